@@ -1,0 +1,3 @@
+from paperbot.cli import entry_point
+
+entry_point()
