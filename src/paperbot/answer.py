@@ -138,7 +138,7 @@ def _best_sentences(question: str, hit: Hit, retriever: Retriever) -> _Pick:
     if not sentences:
         return _Pick(hit, (), (), 0.0, 0.0)
     # The paper's own name says nothing about which of its sentences answers the question.
-    own_names = set(tokenize(" ".join([hit.entry.id, hit.entry.name, *hit.entry.aliases])))
+    own_names = set(tokenize(" ".join([hit.entry.name, *hit.entry.own_names])))
     concepts = [
         concept
         for concept in retriever.query_concepts(question)

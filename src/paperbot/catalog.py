@@ -25,14 +25,13 @@ TITLE_MARKER = re.compile(r"\s*[^\w\s()\[\]:,.'\"-]+\s*([A-Z][A-Z ]*[A-Z])\s*$")
 # The first sentence of a summary usually opens with the method's own name as its subject:
 # "CDPruner addresses…", "Balanced Token Pruning (BTP) addresses…", "Eagle 2.5 advances…".
 NAME_TOKEN = r"[A-Z0-9][\w.\-+]*"
+ADVERB = r"(?:(?:[a-z]+ly|also|further|then)\s+)?"
 SUBJECT = re.compile(
     rf"^(?P<name>{NAME_TOKEN}(?:\s+{NAME_TOKEN}){{0,4}}?)"
-    r"(?:\s*\((?P<paren>[^)]{1,80})\))?\s+(?:[a-z]+ly\s+)?(?P<verb>[a-z]+s)\b"
+    rf"(?:\s*\((?P<paren>[^)]{{1,80}})\))?\s+{ADVERB}(?P<verb>[a-z]+s)\b"
 )
 # Elsewhere in the text, a coined name is a mixed-case token (NiT, HoliTom) used as a subject.
-CLAUSE_SUBJECT = re.compile(
-    r"(?:^|[.;,]\s+)(?P<name>[A-Z][a-z]*[A-Z][\w\-]*)\s+(?:[a-z]+ly\s+)?[a-z]+s\b"
-)
+CLAUSE_SUBJECT = re.compile(rf"(?:^|[.;,]\s+)(?P<name>[A-Z][a-z]*[A-Z][\w\-]*)\s+{ADVERB}[a-z]+s\b")
 # Words that open a first sentence without naming the method.
 NOT_A_NAME = {
     "a",
@@ -114,6 +113,7 @@ class Entry:
     name: str
     summary: str
     title: str | None = None
+    short_name: str | None = None
     authors: tuple[str, ...] = ()
     affiliations: tuple[str, ...] = ()
     links: tuple[str, ...] = ()
@@ -134,6 +134,14 @@ class Entry:
             ensure_ascii=False,
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+    @property
+    def own_names(self) -> tuple[str, ...]:
+        """Names that identify this paper (unlike a descriptive label made up for it)."""
+        names = [self.id, self.short_name, *self.aliases]
+        if self.title:
+            names += [self.title, re.split(r":\s", self.title, maxsplit=1)[0]]
+        return tuple(dict.fromkeys(name for name in names if name))
 
     def search_text(self) -> str:
         """The text that retrieval sees: names first, then the summary."""
@@ -256,10 +264,10 @@ def _split_entries(text: str, source: str) -> list[_RawEntry]:
             current = _RawEntry(line=title_line, title=title)
             entries.append(current)
             pending_title = None
-        elif current is None:
-            raise CatalogError(source, number, f"'- {match.group(1)}:' before any '- Link:'")
         elif pending_title is not None:
             raise CatalogError(source, pending_title[0], "title line is not followed by '- Link:'")
+        elif current is None:
+            raise CatalogError(source, number, f"'- {match.group(1)}:' before any '- Link:'")
         if name in current.fields:
             raise CatalogError(source, number, f"second '- {match.group(1)}:' in one entry")
         current.fields[name] = value
@@ -292,6 +300,7 @@ def _build_entry(raw: _RawEntry, source: str) -> Entry:
         name=label,
         summary=summary,
         title=title,
+        short_name=short_name,
         authors=authors,
         affiliations=affiliations,
         links=links,

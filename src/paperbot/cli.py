@@ -264,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except click.UsageError as error:
         hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
-        click.echo(f"paperbot: error: {error.format_message()}{hint}", err=True)
+        message = error.format_message().rstrip(".")
+        click.echo(f"paperbot: error: {message}{hint}", err=True)
         return 2
     except click.ClickException as error:
         click.echo(f"paperbot: error: {error.format_message()}", err=True)

@@ -171,17 +171,5 @@ class Retriever:
 
 
 def _name_pattern(entry: Entry) -> re.Pattern[str]:
-    """Names that identify the paper: its id, its own coined name, its title and aliases."""
-    names = {entry.id, *entry.aliases}
-    if entry.title:
-        names.add(entry.title)
-    if _is_coined(entry.name):
-        names.add(entry.name)
-    alternatives = "|".join(sorted((re.escape(normalise(n)) for n in names if n), key=len))
-    return re.compile(rf"(?<![\w-])(?:{alternatives})(?![\w-])")
-
-
-def _is_coined(name: str) -> bool:
-    """ElasticMM, VLA-Cache, Eagle 2.5: a made-up word, not an ordinary phrase."""
-    words = name.split()
-    return len(words) == 1 or any(re.search(r"[A-Z\d]", word[1:]) for word in words)
+    alternatives = sorted((re.escape(normalise(name)) for name in entry.own_names), key=len)
+    return re.compile(rf"(?<![\w-])(?:{'|'.join(alternatives)})(?![\w-])")

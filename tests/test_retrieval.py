@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import pytest
+
+from paperbot.embedding import WordLlamaEmbedder
+from paperbot.retrieval import Retriever
+from paperbot.store import Store
+
+
+@pytest.fixture(scope="module")
+def retriever(tmp_path_factory: pytest.TempPathFactory, entries) -> Retriever:
+    store = Store(tmp_path_factory.mktemp("store"), WordLlamaEmbedder())
+    store.sync(entries)
+    return Retriever(entries, store)
+
+
+def test_determinantal_point_process_finds_cdpruner(retriever):
+    hits = retriever.search("determinantal point process", k=3)
+    assert hits[0].entry.id == "cdpruner"
+    assert [hit.rank for hit in hits] == [1, 2, 3]
+    assert hits[0].score > hits[1].score
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("What does HoliTom report about decoding?", "holitom"),
+        ("vla-cache robots", "vla-cache"),
+        ("Tell me about Balanced Token Pruning", "btp"),
+        ("BTP compression rate", "btp"),
+        ("Why Diffusion Models Don't Memorize", "why-diffusion-models-dont-memorize"),
+    ],
+)
+def test_a_named_paper_ranks_first(retriever, query, expected):
+    hits = retriever.search(query, k=5)
+    assert hits[0].entry.id == expected
+    assert hits[0].named
+
+
+def test_acronyms_defined_in_the_catalog_expand_both_ways(retriever):
+    spelled = retriever.query_terms("time-to-first-token")
+    assert "ttft" in spelled
+    short = retriever.query_terms("TTFT")
+    assert {"time", "first", "token"} <= set(short)
+
+
+def test_time_to_first_token_question_finds_the_three_papers_that_report_it(retriever):
+    top = {hit.entry.id for hit in retriever.search("Which papers reduce time-to-first-token?", 5)}
+    assert {"elasticmm", "streamforest", "holitom"} <= top
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "What is the capital of France?",
+        "how to bake sourdough bread",
+        "Who won the 2018 World Cup?",
+    ],
+)
+def test_off_topic_queries_have_no_relevant_hit(retriever, query):
+    assert not any(hit.relevant for hit in retriever.search(query, 5))
+
+
+def test_empty_query_returns_nothing(retriever):
+    assert retriever.search("   ", 5) == []
