@@ -1,31 +1,18 @@
-"""Answers: the built-in extractive answerer, and the Answer every backend produces."""
+"""Answers: the Answer every backend produces, and the pipeline from question to answer."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
-from paperbot.retrieval import Hit, Retriever
-from paperbot.text import split_sentences, tokenize
+from paperbot.retrieval import Hit
 
 EXTRACTIVE = "extractive"
-LIST_QUESTION = re.compile(
-    r"^\s*(?:(?:which|what)\s+(?:\w+\s+){0,2}?(?:papers?|works?|methods?|approaches|models?|"
-    r"entries|studies|systems?)\b|(?:list|name|show|find)\b)",
-    re.IGNORECASE,
-)
 QUESTION_OPENER = re.compile(
     r"^\s*(?:(?:what|who|which|how|why|when|where)\s+(?:is|are|was|were|does|do|did)?\s*|"
     r"tell me about\s+|(?:is|are|does|do|can)\s+(?:there\s+)?(?:a\s+|any\s+)?)",
     re.IGNORECASE,
 )
-MAX_LIST_ITEMS = 8
-# A paper whose best sentence scores under this share of the best paper's is left out.
-MIN_SHARE = 0.6
-# A further paper joins a direct answer only when its best sentence is nearly as good.
-COMPANION_RATIO = 0.6
-SECOND_SENTENCE_RATIO = 0.5
 
 
 @dataclass(frozen=True)
@@ -53,60 +40,6 @@ class Answer:
         }
 
 
-@dataclass(frozen=True)
-class _Pick:
-    """The sentences of one entry that best answer the question, best first."""
-
-    hit: Hit
-    sentences: tuple[str, ...]
-    positions: tuple[int, ...]
-    score: float
-    overlap: float
-
-    @property
-    def in_reading_order(self) -> list[str]:
-        by_position = sorted(zip(self.positions, self.sentences, strict=True))
-        return [sentence for _, sentence in by_position]
-
-
-def extractive_answer(question: str, hits: Sequence[Hit], retriever: Retriever) -> Answer:
-    """A query-focused answer made only of catalog sentences, each with its citation."""
-    relevant = [hit for hit in hits if hit.relevant]
-    if not relevant:
-        return abstention(question, EXTRACTIVE)
-    picks = [_best_sentences(question, hit, retriever) for hit in relevant]
-    picks = [pick for pick in picks if pick.sentences]
-    if not picks:
-        return abstention(question, EXTRACTIVE)
-    best = max(pick.score for pick in picks)
-    picks = [pick for pick in picks if pick.hit.named or pick.score >= MIN_SHARE * best]
-    if LIST_QUESTION.match(question):
-        chosen = picks[:MAX_LIST_ITEMS]
-        lines = [
-            f"- **{p.hit.entry.name}**: {_cite(p.sentences[0], p.hit.entry.id)}" for p in chosen
-        ]
-        text = "\n".join(lines)
-    else:
-        chosen = _direct_picks(picks)
-        paragraphs = []
-        for pick in chosen:
-            sentences = pick.in_reading_order
-            body = " ".join(_cite(sentence, pick.hit.entry.id) for sentence in sentences)
-            if len(chosen) > 1 and not _mentions(" ".join(sentences), pick.hit):
-                body = f"**{pick.hit.entry.name}**: {body}"
-            paragraphs.append(body)
-        text = "\n\n".join(paragraphs)
-    sources = tuple(pick.hit for pick in chosen)
-    return Answer(
-        question=question,
-        text=text,
-        citations=tuple(hit.entry.id for hit in sources),
-        sources=sources,
-        backend=EXTRACTIVE,
-        abstained=False,
-    )
-
-
 def abstention(question: str, backend: str) -> Answer:
     return Answer(
         question=question,
@@ -116,71 +49,6 @@ def abstention(question: str, backend: str) -> Answer:
         backend=backend,
         abstained=True,
     )
-
-
-def _direct_picks(picks: list[_Pick]) -> list[_Pick]:
-    named = [pick for pick in picks if pick.hit.named]
-    if named:
-        return named[:3]
-    best = max(pick.score for pick in picks)
-    # When the question's words are found, a companion must share them, not just its topic.
-    needs_overlap = picks[0].overlap > 0
-    companions = [
-        p
-        for p in picks[1:3]
-        if p.score >= COMPANION_RATIO * best and (p.overlap > 0 or not needs_overlap)
-    ]
-    return [picks[0], *companions]
-
-
-def _best_sentences(question: str, hit: Hit, retriever: Retriever) -> _Pick:
-    sentences = split_sentences(hit.entry.summary)
-    if not sentences:
-        return _Pick(hit, (), (), 0.0, 0.0)
-    # The paper's own name says nothing about which of its sentences answers the question.
-    own_names = set(tokenize(" ".join([hit.entry.name, *hit.entry.own_names])))
-    concepts = [
-        concept
-        for concept in retriever.query_concepts(question)
-        if not any(way <= own_names for way in concept)
-    ]
-    weights = retriever.term_weights(
-        {term for concept in concepts for way in concept for term in way}
-    )
-    vectors = retriever.store.embedder.embed([question, *sentences])
-    similarity = vectors[1:] @ vectors[0]
-    scored = []
-    for index, sentence in enumerate(sentences):
-        words = set(tokenize(sentence))
-        overlap = sum(
-            max(
-                (max(weights.get(t, 0.0) for t in way) for way in concept if way <= words),
-                default=0.0,
-            )
-            for concept in concepts
-        )
-        scored.append((overlap + 2.0 * max(float(similarity[index]), 0.0), overlap, index))
-    scored.sort(reverse=True)
-    best_score, best_overlap, best_index = scored[0]
-    chosen = [best_index]
-    if len(scored) > 1 and scored[1][0] >= SECOND_SENTENCE_RATIO * best_score:
-        chosen.append(scored[1][2])
-    sentences_chosen = tuple(sentences[i] for i in chosen)
-    return _Pick(hit, sentences_chosen, tuple(chosen), best_score, best_overlap)
-
-
-def _cite(sentence: str, entry_id: str) -> str:
-    """Put ``[@id]`` before the sentence's closing punctuation, as pandoc expects."""
-    stripped = sentence.rstrip()
-    match = re.search(r"[.!?]+$", stripped)
-    end = match.group(0) if match else "."
-    body = stripped[: match.start()] if match else stripped
-    return f"{body} [@{entry_id}]{end}"
-
-
-def _mentions(text: str, hit: Hit) -> bool:
-    lowered = text.lower()
-    return any(name.lower() in lowered for name in (hit.entry.name, *hit.entry.aliases))
 
 
 def _topic(question: str) -> str:

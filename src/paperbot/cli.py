@@ -99,7 +99,7 @@ def ask(question: str, k: int | None, as_json: bool, store: Path | None, catalog
 
     QUESTION may be '-' to read it from standard input.
     """
-    from paperbot.answer import extractive_answer
+    from paperbot.extractive import extractive_answer
 
     question = _read_question(question)
     workspace = _workspace(store, catalog_path, k)
