@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
+from paperbot.config import Settings
+from paperbot.prompting import Turn
 from paperbot.retrieval import Hit
 
 EXTRACTIVE = "extractive"
+ABSTENTION_OPENING = "The catalog has no entry about"
 QUESTION_OPENER = re.compile(
     r"^\s*(?:(?:what|who|which|how|why|when|where)\s+(?:is|are|was|were|does|do|did)?\s*|"
     r"tell me about\s+|(?:is|are|does|do|can)\s+(?:there\s+)?(?:a\s+|any\s+)?)",
@@ -25,9 +30,18 @@ class Answer:
     sources: tuple[Hit, ...]
     backend: str
     abstained: bool
+    model: str | None = None
+    usage: dict[str, int | None] = field(default_factory=dict)
+    latency: dict[str, float | None] = field(default_factory=dict)
+    error: str | None = None
+    standalone_question: str | None = None
 
-    def to_json(self) -> dict:
-        return {
+    @property
+    def incomplete(self) -> bool:
+        return self.error is not None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
             "question": self.question,
             "answer": self.text,
             "citations": list(self.citations),
@@ -38,12 +52,19 @@ class Answer:
             "backend": self.backend,
             "abstained": self.abstained,
         }
+        if self.model:
+            data.update(model=self.model, usage=self.usage, latency=self.latency)
+        if self.standalone_question:
+            data["standalone_question"] = self.standalone_question
+        if self.error:
+            data.update(incomplete=True, error=self.error)
+        return data
 
 
 def abstention(question: str, backend: str) -> Answer:
     return Answer(
         question=question,
-        text=f"The catalog has no entry about {_topic(question)}.",
+        text=f"{ABSTENTION_OPENING} {_topic(question)}.",
         citations=(),
         sources=(),
         backend=backend,
@@ -59,3 +80,69 @@ def _topic(question: str) -> str:
     if len(topic) > 120:
         topic = topic[:117].rstrip() + "…"
     return topic
+
+
+CITED_KEY = re.compile(r"@([A-Za-z0-9][A-Za-z0-9_:.#$%&+?<>~/-]*)")
+
+
+def cited_ids(text: str, known: set[str]) -> tuple[str, ...]:
+    """Catalog ids cited in ``text`` as ``[@id]``, ``[@a; @b]``, in order of first citation."""
+    found = []
+    for bracket in re.findall(r"\[([^\[\]]*@[^\[\]]*)\]", text):
+        for key in CITED_KEY.findall(bracket):
+            key = key.rstrip(".,;:").lower()
+            if key in known:
+                found.append(key)
+    return tuple(dict.fromkeys(found))
+
+
+def model_answer(
+    question: str,
+    hits: Sequence[Hit],
+    settings: Settings,
+    turns: Sequence[Turn] = (),
+    on_text: Callable[[str], None] | None = None,
+    stream: bool = True,
+) -> Answer:
+    """A grounded answer from the configured model; no call is made when nothing is relevant."""
+    from paperbot import llm, prompting
+
+    relevant = [hit for hit in hits if hit.relevant]
+    if not relevant:
+        return abstention(question, settings.model)
+    prompt = prompting.build(
+        question,
+        relevant,
+        model=settings.model,
+        context_window=llm.context_window(settings),
+        max_tokens=settings.max_tokens,
+        history=turns,
+        templates=prompting.load_templates(settings.prompts_dir),
+    )
+    completion = llm.complete(settings, prompt.messages, on_text=on_text, stream=stream)
+    by_id = {hit.entry.id: hit for hit in hits}
+    citations = cited_ids(completion.text, set(by_id))
+    return Answer(
+        question=question,
+        text=completion.text.strip(),
+        citations=citations,
+        sources=tuple(by_id[entry_id] for entry_id in citations),
+        backend=settings.model,
+        abstained=not citations and completion.text.lstrip().startswith(ABSTENTION_OPENING),
+        model=settings.model,
+        usage=completion.usage(),
+        latency=completion.latency(),
+        error=str(completion.error) if completion.error else None,
+    )
+
+
+def condensed_question(question: str, turns: Sequence[Turn], settings: Settings) -> str:
+    """The follow-up rewritten by the model into a question that stands alone."""
+    from paperbot import llm, prompting
+
+    messages = prompting.condense_messages(
+        question, turns, prompting.load_templates(settings.prompts_dir)
+    )
+    completion = llm.complete(settings, messages, stream=False)
+    rewritten = " ".join(completion.text.split()).strip('"')
+    return rewritten or question

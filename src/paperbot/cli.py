@@ -14,12 +14,22 @@ import click
 
 from paperbot import __version__
 from paperbot.catalog import CatalogError
-from paperbot.config import ConfigError, resolve
+from paperbot.config import (
+    ConfigError,
+    Settings,
+    data_dir,
+    default_config_path,
+    describe,
+    resolve,
+)
 from paperbot.embedding import EmbeddingError
+from paperbot.history import History, HistoryError
+from paperbot.llm import LLMError
+from paperbot.prompting import PromptError, Turn
 from paperbot.store import StoreError
 
 # Errors that carry a message for the user; anything else is a bug and says so.
-USER_ERRORS = (CatalogError, ConfigError, StoreError, EmbeddingError)
+USER_ERRORS = (CatalogError, ConfigError, StoreError, EmbeddingError, LLMError, PromptError)
 MAX_QUESTION_CHARS = 4000
 
 
@@ -52,31 +62,62 @@ class StderrProgress:
             click.echo(f"{self.label}: {total} entries in {elapsed:.1f} s", err=True)
 
 
-def store_options(command: Callable) -> Callable:
+def settings_options(command: Callable) -> Callable:
     """Options every command that reads the catalog or the store accepts."""
-    command = click.option(
-        "--catalog",
-        "catalog_path",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Use this catalog file instead of the built-in catalog and imports "
-        "[env PAPERBOT_CATALOG].",
-    )(command)
-    return click.option(
-        "--store",
-        type=click.Path(file_okay=False, path_type=Path),
-        help="Directory of the vector store [env PAPERBOT_STORE; default: user data dir].",
-    )(command)
+    options = [
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Config file [env PAPERBOT_CONFIG; default: `paperbot config path`].",
+        ),
+        click.option(
+            "--store",
+            type=click.Path(file_okay=False, path_type=Path),
+            help="Directory of the vector store [env PAPERBOT_STORE].",
+        ),
+        click.option(
+            "--catalog",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Use this catalog file instead of the built-in one and imports "
+            "[env PAPERBOT_CATALOG].",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def k_option(command: Callable) -> Callable:
+    return click.option("-k", type=int, help="How many entries to retrieve [default: 5].")(command)
+
+
+def model_options(command: Callable) -> Callable:
+    """Options naming the model; each overrides the env var and config key of the same name."""
+    options = [
+        click.option("-m", "--model", help="litellm model string, or 'extractive' (built in)."),
+        click.option("--api-base", help="Endpoint of an OpenAI-compatible or Ollama server."),
+        click.option("--temperature", type=float, help="Sampling temperature."),
+        click.option("--max-tokens", type=int, help="Longest answer in tokens."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
 
 
 def json_option(command: Callable) -> Callable:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON.")(command)
 
 
-def _workspace(store: Path | None, catalog_path: Path | None, k: int | None = None):
+def _settings(flags: dict[str, Any]) -> Settings:
+    config_path = flags.pop("config_path", None)
+    return resolve(flags, config_path=config_path)
+
+
+def _workspace(flags: dict[str, Any]):
     from paperbot.workspace import Workspace
 
-    settings = resolve({"store": store, "catalog": catalog_path, "k": k})
-    return Workspace(settings, progress=StderrProgress())
+    return Workspace(_settings(flags), progress=StderrProgress())
 
 
 def _print_json(data: Any) -> None:
@@ -91,53 +132,139 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("question")
-@click.option("-k", type=int, help="How many entries to retrieve [default: 5].")
+@click.option(
+    "-c", "--continue", "continue_last", is_flag=True, help="Continue the last conversation."
+)
+@click.option("--cid", help="Continue the conversation with this id (see `paperbot history`).")
+@click.option("--no-stream", is_flag=True, help="Wait for the whole answer before printing it.")
+@click.option("--no-log", is_flag=True, help="Do not record this answer in the history.")
 @json_option
-@store_options
-def ask(question: str, k: int | None, as_json: bool, store: Path | None, catalog_path: Path | None):
+@k_option
+@model_options
+@settings_options
+def ask(
+    question: str,
+    continue_last: bool,
+    cid: str | None,
+    no_stream: bool,
+    no_log: bool,
+    as_json: bool,
+    **flags: Any,
+):
     """Answer QUESTION from the catalog, citing entries as [@id].
 
     QUESTION may be '-' to read it from standard input.
     """
-    from paperbot.extractive import extractive_answer
-
     question = _read_question(question)
-    workspace = _workspace(store, catalog_path, k)
-    hits = workspace.search(question)
-    answer = extractive_answer(question, hits, workspace.retriever)
+    workspace = _workspace(flags)
+    settings = workspace.settings
+    history = History(settings.data_dir / "history.db")
+    conversation_id, turns = _conversation(history, cid, continue_last)
+    streaming = not (as_json or no_stream)
+
+    def show(text: str) -> None:
+        click.echo(text, nl=False)
+        sys.stdout.flush()
+
+    answer = workspace.ask(question, turns, on_text=show if streaming else None, stream=streaming)
+    record = {**answer.to_json(), "settings": settings.public()}
+    if settings.log and not no_log:
+        record = _log(history, record, conversation_id)
     if as_json:
-        _print_json(answer.to_json())
+        _print_json(record)
+    else:
+        if not streaming:
+            click.echo(answer.text, nl=False)
+        click.echo(" [answer incomplete]" if answer.incomplete else "")
+        _print_sources(answer)
+    if answer.error:
+        raise LLMError("stream", f"the answer broke off: {answer.error}")
+
+
+def _conversation(history: History, cid: str | None, continue_last: bool):
+    """The conversation to continue and its turns; none unless asked for."""
+    if not (cid or continue_last):
+        return None, []
+    conversation_id = cid or history.last_conversation_id()
+    if conversation_id is None:
+        raise click.UsageError("there is no conversation to continue yet")
+    records = history.turns(conversation_id)
+    if not records:
+        raise click.UsageError(f"no conversation with id '{conversation_id}'")
+    return conversation_id, [Turn(r["question"], r["answer"]) for r in records]
+
+
+def _log(history: History, record: dict[str, Any], conversation_id: str | None) -> dict[str, Any]:
+    try:
+        return history.record(record, conversation_id)
+    except HistoryError as error:
+        click.echo(f"paperbot: warning: {error}; this answer was not logged", err=True)
+        return record
+
+
+def _print_sources(answer) -> None:
+    if not answer.sources:
         return
-    click.echo(answer.text)
-    if answer.sources:
-        click.echo("\nSources:")
-        for hit in answer.sources:
-            link = hit.entry.first_link or ", ".join(hit.entry.link_labels) or "no link"
-            click.echo(f"  [@{hit.entry.id}] {hit.entry.name} · {link}")
+    click.echo("\nSources:")
+    for hit in answer.sources:
+        link = hit.entry.first_link or ", ".join(hit.entry.link_labels) or "no link"
+        click.echo(f"  [@{hit.entry.id}] {hit.entry.name} · {link}")
+
+
+@cli.command("history")
+@click.option("-n", "limit", type=int, default=20, show_default=True, help="How many answers.")
+@json_option
+def history_command(limit: int, as_json: bool):
+    """List recent answers, newest first (--json: the same records `ask --json` prints)."""
+    records = History(data_dir() / "history.db").recent(limit)
+    if as_json:
+        _print_json(records)
+        return
+    if not records:
+        click.echo("No answers recorded yet.")
+    for record in records:
+        when = record.get("created", "")[:16].replace("T", " ")
+        model = record.get("model") or record.get("backend", "")
+        conversation = record["conversation_id"]
+        click.echo(f"#{record['id']:<4} {when}  {conversation}  {model:<20} {record['question']}")
+
+
+@cli.group("config")
+def config_group():
+    """Show the effective settings or where the config file lives."""
+
+
+@config_group.command("show")
+@k_option
+@model_options
+@settings_options
+def config_show(**flags: Any):
+    """Print every setting, its value and where it came from (keys masked)."""
+    for line in describe(_settings(flags)):
+        click.echo(line)
+
+
+@config_group.command("path")
+def config_path_command():
+    """Print the path of the config file."""
+    click.echo(os.environ.get("PAPERBOT_CONFIG") or default_config_path())
 
 
 @cli.command()
 @click.argument("query", required=False)
-@click.option("-k", type=int, help="How many entries to show [default: 5].")
+@k_option
 @click.option(
     "--batch",
     type=click.File("r", encoding="utf-8"),
     help="Read one query per line from FILE ('-' for stdin); print one JSON object per line.",
 )
 @json_option
-@store_options
-def search(
-    query: str | None,
-    k: int | None,
-    batch,
-    as_json: bool,
-    store: Path | None,
-    catalog_path: Path | None,
-):
+@settings_options
+def search(query: str | None, batch, as_json: bool, **flags: Any):
     """Rank catalog entries for QUERY (dense + BM25, named papers first)."""
     if (query is None) == (batch is None):
         raise click.UsageError("give either a QUERY or --batch FILE")
-    workspace = _workspace(store, catalog_path, k)
+    workspace = _workspace(flags)
     if batch is not None:
         for line in batch:
             if line.strip():
@@ -157,11 +284,11 @@ def search(
 
 @cli.group(invoke_without_command=True)
 @json_option
-@store_options
+@settings_options
 @click.pass_context
-def catalog(ctx: click.Context, as_json: bool, store: Path | None, catalog_path: Path | None):
+def catalog(ctx: click.Context, as_json: bool, **flags: Any):
     """List the catalog's entries (id, name, tags)."""
-    ctx.obj = _workspace(store, catalog_path)
+    ctx.obj = _workspace(flags)
     if ctx.invoked_subcommand is not None:
         return
     entries = ctx.obj.entries
@@ -211,12 +338,12 @@ def catalog_show(workspace, entry_id: str, as_json: bool):
 
 @cli.command("import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@store_options
-def import_command(file: Path, store: Path | None, catalog_path: Path | None):
+@settings_options
+def import_command(file: Path, **flags: Any):
     """Add the papers listed in FILE (same format as the built-in catalog)."""
     from paperbot.catalog import import_file
 
-    workspace = _workspace(store, catalog_path)
+    workspace = _workspace(flags)
     report = import_file(file, workspace.imports_dir)
     if not report.changed:
         click.echo(f"{file}: already imported ({report.entries} entries); nothing changed.")
@@ -228,10 +355,10 @@ def import_command(file: Path, store: Path | None, catalog_path: Path | None):
 
 @cli.command()
 @click.option("--rebuild", is_flag=True, help="Drop the store and embed every entry again.")
-@store_options
-def index(rebuild: bool, store: Path | None, catalog_path: Path | None):
+@settings_options
+def index(rebuild: bool, **flags: Any):
     """Bring the vector store in line with the catalog (only changed entries are embedded)."""
-    workspace = _workspace(store, catalog_path)
+    workspace = _workspace(flags)
     report = workspace.sync(rebuild=rebuild)
     click.echo(
         f"Index at {workspace.settings.store}: {report.added} added, {report.updated} updated, "

@@ -206,42 +206,51 @@ def describe_failure(error: BaseException, settings: Settings) -> LLMError:
     return LLMError(kind, messages[kind])
 
 
+STATUS_KINDS = {
+    400: "bad_request",
+    401: "auth",
+    403: "forbidden",
+    404: "not_found",
+    429: "rate_limit",
+}
+
+
 def _classify(error: BaseException) -> str:
+    """The kind of failure. litellm reports some by status code only (a 403 arrives as a plain
+    APIError) and a refused connection as a 500, so the cause chain is read as well."""
     exceptions = import_litellm().exceptions
-    if _is_timeout(error):
+    causes = _causes(error)
+    names = {type(cause).__name__ for cause in causes}
+    text = " ".join(str(cause) for cause in causes).lower()
+    if isinstance(error, exceptions.Timeout) or names & {
+        "Timeout",
+        "ReadTimeout",
+        "ConnectTimeout",
+        "APITimeoutError",
+        "TimeoutError",
+    }:
         return "timeout"
-    kinds: list[tuple[type | tuple[type, ...], str]] = [
-        (exceptions.AuthenticationError, "auth"),
-        (exceptions.PermissionDeniedError, "forbidden"),
-        (exceptions.NotFoundError, "not_found"),
-        (exceptions.RateLimitError, "rate_limit"),
-        (exceptions.ContextWindowExceededError, "context"),
-        (
-            (
-                exceptions.InternalServerError,
-                exceptions.ServiceUnavailableError,
-                exceptions.BadGatewayError,
-            ),
-            "server_error",
-        ),
-        (exceptions.APIConnectionError, "connection"),
-        (exceptions.BadRequestError, "bad_request"),
-    ]
-    for types, kind in kinds:
-        if isinstance(error, types):
-            return kind
+    if names & {"ConnectError", "ConnectionRefusedError", "APIConnectionError"} or (
+        "connection error" in text or "connection refused" in text
+    ):
+        return "connection"
+    if isinstance(error, exceptions.ContextWindowExceededError):
+        return "context"
     status = getattr(error, "status_code", None)
-    return "server_error" if isinstance(status, int) and status >= 500 else "error"
+    if status in STATUS_KINDS:
+        return STATUS_KINDS[status]
+    if isinstance(status, int) and status >= 500:
+        return "server_error"
+    return "error"
 
 
-def _is_timeout(error: BaseException) -> bool:
-    exceptions = import_litellm().exceptions
-    if isinstance(error, exceptions.Timeout):
-        return True
-    text = f"{type(error).__name__} {error}".lower()
-    return isinstance(error, exceptions.APIConnectionError) and (
-        "timeout" in text or "timed out" in text
-    )
+def _causes(error: BaseException) -> list[BaseException]:
+    chain: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    return chain
 
 
 def _short(error: BaseException, settings: Settings) -> str:

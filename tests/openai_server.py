@@ -1,0 +1,169 @@
+"""A real HTTP server on loopback that speaks the OpenAI chat-completions API.
+
+Tests script its behaviour per request, so litellm's own HTTP client is exercised end to end:
+streamed answers, error statuses, a server that hangs, and a stream that breaks mid-way.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    """What the server does with one request."""
+
+    text: str = "A grounded answer [@cdpruner]."
+    status: int = 200
+    hang: bool = False
+    break_after: int | None = None  # chunks sent before the connection is dropped
+    prompt_tokens: int = 42
+
+
+@dataclass
+class OpenAIServer:
+    replies: deque[Reply] = field(default_factory=deque)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    release: threading.Event = field(default_factory=threading.Event)
+
+    def start(self) -> OpenAIServer:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.requests.append(
+                    {
+                        "path": self.path,
+                        "body": body,
+                        "authorization": self.headers.get("Authorization"),
+                    }
+                )
+                reply = server.replies.popleft() if server.replies else Reply()
+                if reply.hang:
+                    server.release.wait(60)
+                    return
+                if reply.status != 200:
+                    self._send_json(
+                        reply.status,
+                        {
+                            "error": {
+                                "message": f"status {reply.status}",
+                                "type": "error",
+                                "code": None,
+                            }
+                        },
+                    )
+                    return
+                if body.get("stream"):
+                    self._stream(reply, body)
+                else:
+                    self._send_json(200, _completion(reply))
+
+            def _send_json(self, status: int, data: dict[str, Any]) -> None:
+                payload = json.dumps(data).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def _stream(self, reply: Reply, body: dict[str, Any]) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                pieces = [reply.text[i : i + 7] for i in range(0, len(reply.text), 7)]
+                for number, piece in enumerate(pieces):
+                    if reply.break_after is not None and number >= reply.break_after:
+                        self.wfile.flush()
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        return
+                    self._event(_chunk({"content": piece}))
+                self._event(_chunk({}, finish="stop"))
+                if (body.get("stream_options") or {}).get("include_usage"):
+                    self._event(
+                        {
+                            "id": "c",
+                            "object": "chat.completion.chunk",
+                            "created": 0,
+                            "model": "stub",
+                            "choices": [],
+                            "usage": _usage(reply),
+                        }
+                    )
+                self.wfile.write(b"data: [DONE]\n\n")
+                self.wfile.flush()
+
+            def _event(self, data: dict[str, Any]) -> None:
+                self.wfile.write(f"data: {json.dumps(data)}\n\n".encode())
+                self.wfile.flush()
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    @property
+    def api_base(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def stop(self) -> None:
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def _usage(reply: Reply) -> dict[str, int]:
+    completion = max(1, len(reply.text) // 4)
+    return {
+        "prompt_tokens": reply.prompt_tokens,
+        "completion_tokens": completion,
+        "total_tokens": reply.prompt_tokens + completion,
+    }
+
+
+def _chunk(delta: dict[str, str], finish: str | None = None) -> dict[str, Any]:
+    return {
+        "id": "c",
+        "object": "chat.completion.chunk",
+        "created": 0,
+        "model": "stub",
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+
+
+def _completion(reply: Reply) -> dict[str, Any]:
+    return {
+        "id": "c",
+        "object": "chat.completion",
+        "created": 0,
+        "model": "stub",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": reply.text},
+            }
+        ],
+        "usage": _usage(reply),
+    }
+
+
+def unused_port() -> int:
+    """A loopback port that nothing listens on (connections to it are refused)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
