@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -43,11 +44,13 @@ class OpenAIServer:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                received = time.monotonic()
                 server.requests.append(
                     {
                         "path": self.path,
                         "body": body,
                         "authorization": self.headers.get("Authorization"),
+                        "received_at": received,
                     }
                 )
                 reply = server.replies.popleft() if server.replies else Reply()

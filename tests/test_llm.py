@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from openai_server import OpenAIServer, Reply, unused_port
 
+from openai_server import OpenAIServer, Reply, unused_port
 from paperbot import llm
 from paperbot.config import resolve
 

@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
 from openai_server import unused_port
 
 QUESTION = "How much does CDPruner reduce FLOPs?"
