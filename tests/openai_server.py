@@ -1,4 +1,5 @@
-"""A real HTTP server on loopback that speaks the OpenAI chat-completions API.
+"""A real HTTP server on loopback that speaks the OpenAI chat-completions API (and Ollama's
+/api/chat).
 
 Tests script its behaviour per request, so litellm's own HTTP client is exercised end to end:
 streamed answers, error statuses, a server that hangs, and a stream that breaks mid-way.
@@ -69,7 +70,9 @@ class OpenAIServer:
                         },
                     )
                     return
-                if body.get("stream"):
+                if self.path == "/api/chat":
+                    self._ollama(reply, body)
+                elif body.get("stream"):
                     self._stream(reply, body)
                 else:
                     self._send_json(200, _completion(reply))
@@ -108,6 +111,36 @@ class OpenAIServer:
                     )
                 self.wfile.write(b"data: [DONE]\n\n")
                 self.wfile.flush()
+
+            def _ollama(self, reply: Reply, body: dict[str, Any]) -> None:
+                """Ollama's /api/chat: newline-delimited JSON, usage in the last line."""
+                pieces = [reply.text[i : i + 7] for i in range(0, len(reply.text), 7)]
+                lines = [
+                    {
+                        "model": body["model"],
+                        "message": {"role": "assistant", "content": piece},
+                        "done": False,
+                    }
+                    for piece in pieces
+                ]
+                lines.append(
+                    {
+                        "model": body["model"],
+                        "done": True,
+                        "done_reason": "stop",
+                        "message": {"role": "assistant", "content": ""},
+                        "prompt_eval_count": reply.prompt_tokens,
+                        "eval_count": len(pieces),
+                    }
+                )
+                if not body.get("stream", True):
+                    lines = [{**lines[-1], "message": {"role": "assistant", "content": reply.text}}]
+                payload = "".join(json.dumps(line) + "\n" for line in lines).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/x-ndjson")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
 
             def _event(self, data: dict[str, Any]) -> None:
                 self.wfile.write(f"data: {json.dumps(data)}\n\n".encode())

@@ -226,3 +226,29 @@ def test_prompt_plumbing_through_litellm_mock_response(monkeypatch):
     assert completion.text == "Mocked [@cdpruner]."
     assert "".join(pieces) == completion.text and len(pieces) > 1
     assert completion.first_token_s is not None
+
+
+def test_ollama_chat_recipe(run, server, tmp_path):
+    """The README's Ollama recipe: ollama_chat/MODEL with api_base, no key."""
+    config = tmp_path / "config.toml"
+    config.write_text(f'model = "ollama_chat/llama3.2"\napi_base = "{server.api_base[:-3]}"\n')
+    server.replies.append(Reply(text=GOOD))
+    result = run("ask", "--json", "--config", str(config), "--store", str(tmp_path / "s"), QUESTION)
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["answer"] == GOOD and data["citations"] == ["cdpruner"]
+    assert [r["path"] for r in server.requests] == ["/api/chat"]
+    assert server.requests[0]["body"]["model"] == "llama3.2"
+
+
+def test_prompts_directory_in_config_overrides_templates(run, server, model_args, tmp_path):
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "system.md").write_text("Answer like a pirate, citing [@id].\n")
+    config = tmp_path / "config.toml"
+    config.write_text(f'prompts_dir = "{prompts}"\n')
+    server.replies.append(Reply(text=GOOD))
+    assert run("ask", "--config", str(config), *model_args, QUESTION).code == 0
+    system, user = server.requests[0]["body"]["messages"]
+    assert system["content"] == "Answer like a pirate, citing [@id]."
+    assert "Sources:" in user["content"]

@@ -76,12 +76,29 @@ def context_window(settings: Settings) -> int:
 
     if settings.context_window:
         return settings.context_window
+    if settings.api_base:
+        # A self-hosted server's window is set when it starts; litellm's table cannot know it,
+        # and asking litellm would make it query the server (Ollama's /api/show).
+        return DEFAULT_CONTEXT_WINDOW
     litellm = import_litellm()
     try:
         info = litellm.get_model_info(settings.model)
     except Exception:
         return DEFAULT_CONTEXT_WINDOW
     return int(info.get("max_input_tokens") or info.get("max_tokens") or DEFAULT_CONTEXT_WINDOW)
+
+
+def _register_free_model(litellm: Any, model: str) -> None:
+    """A self-hosted model costs nothing; saying so stops litellm's cost lookup from warning
+    "could not find cost" and from probing an Ollama server's /api/show after each answer."""
+    provider, _, name = model.partition("/")
+    price = {
+        "input_cost_per_token": 0.0,
+        "output_cost_per_token": 0.0,
+        "mode": "chat",
+        "litellm_provider": provider,
+    }
+    litellm.register_model({model: price, name: price})
 
 
 def call_arguments(settings: Settings, messages: list[dict[str, str]], stream: bool) -> dict:
@@ -119,6 +136,8 @@ def complete(
     raised as LLMError (after retries for 429 and 5xx); a stream that breaks later returns the
     partial text with ``error`` set."""
     litellm = import_litellm()
+    if settings.api_base:
+        _register_free_model(litellm, settings.model)
     started = time.monotonic()
     attempt = 0
     while True:
