@@ -252,3 +252,15 @@ def test_prompts_directory_in_config_overrides_templates(run, server, model_args
     system, user = server.requests[0]["body"]["messages"]
     assert system["content"] == "Answer like a pirate, citing [@id]."
     assert "Sources:" in user["content"]
+
+
+def test_a_corrupt_history_never_blocks_asking(run, server, model_args, isolated_dirs):
+    history = isolated_dirs / "data" / "paperbot" / "history.db"
+    history.parent.mkdir(parents=True)
+    history.write_bytes(b"not a database at all" * 50)
+    server.replies.append(Reply(text=GOOD))
+    result = run("ask", *model_args, QUESTION)
+    assert result.code == 0
+    assert result.out.startswith(GOOD)
+    assert result.err.startswith("paperbot: warning: the history at")
+    assert "this answer was not logged" in result.err

@@ -10,7 +10,7 @@ import logging
 import os
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from paperbot.config import Settings
@@ -38,9 +38,6 @@ class Completion:
     first_token_s: float | None = None
     total_s: float = 0.0
     error: LLMError | None = None
-    attempts: int = 1
-    model: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def incomplete(self) -> bool:
@@ -142,7 +139,7 @@ def complete(
     attempt = 0
     while True:
         attempt += 1
-        completion = Completion(model=settings.model, attempts=attempt)
+        completion = Completion()
         try:
             response = litellm.completion(**call_arguments(settings, messages, stream))
             if stream:
