@@ -264,3 +264,21 @@ def test_a_corrupt_history_never_blocks_asking(run, server, model_args, isolated
     assert result.out.startswith(GOOD)
     assert result.err.startswith("paperbot: warning: the history at")
     assert "this answer was not logged" in result.err
+
+
+def test_uncited_model_answer_lists_what_the_model_was_shown(run, server, model_args):
+    server.replies.append(Reply(text="It reduces FLOPs by 9.1%."))
+    result = run("ask", *model_args, QUESTION)
+    assert "\nSources given to the model (it cited none):\n  [@cdpruner] CDPruner" in result.out
+
+
+def test_missing_key_and_unknown_provider_are_one_clear_line(run, tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    store = ["--store", str(tmp_path / "s")]
+    no_key = run("ask", "--model", "gpt-4o-mini", *store, QUESTION)
+    assert no_key.code == 1
+    assert "needs an API key; set the provider's variable (e.g. OPENAI_API_KEY)" in no_key.err
+    unknown = run("ask", "--model", "no-such-model-xyz", *store, QUESTION)
+    assert unknown.code == 1
+    assert "cannot tell which provider serves no-such-model-xyz" in unknown.err
+    assert len((no_key.err + unknown.err).strip().splitlines()) == 2

@@ -35,6 +35,8 @@ class Answer:
     latency: dict[str, float | None] = field(default_factory=dict)
     error: str | None = None
     standalone_question: str | None = None
+    # What the model was shown, cited or not (the extractive answerer shows nothing).
+    retrieved: tuple[Hit, ...] = ()
 
     @property
     def incomplete(self) -> bool:
@@ -133,6 +135,7 @@ def model_answer(
         usage=completion.usage(),
         latency=completion.latency(),
         error=str(completion.error) if completion.error else None,
+        retrieved=prompt.sources,
     )
 
 

@@ -203,10 +203,11 @@ def _log(history: History, record: dict[str, Any], conversation_id: str | None) 
 
 
 def _print_sources(answer) -> None:
-    if not answer.sources:
-        return
-    click.echo("\nSources:")
-    for hit in answer.sources:
+    if answer.sources:
+        click.echo("\nSources:")
+    elif answer.retrieved:
+        click.echo("\nSources given to the model (it cited none):")
+    for hit in answer.sources or answer.retrieved:
         link = hit.entry.first_link or ", ".join(hit.entry.link_labels) or "no link"
         click.echo(f"  [@{hit.entry.id}] {hit.entry.name} · {link}")
 

@@ -206,6 +206,10 @@ def describe_failure(error: BaseException, settings: Settings) -> LLMError:
         "auth": f"{where} rejected the API key (401); set a valid key in PAPERBOT_API_KEY, "
         "the provider's variable (e.g. OPENAI_API_KEY) or api_key in the config",
         "forbidden": f"{where} refused access (403); check that the key may use this model",
+        "no_key": f"{where} needs an API key; set the provider's variable (e.g. OPENAI_API_KEY), "
+        "PAPERBOT_API_KEY or api_key in the config",
+        "unknown_provider": f"litellm cannot tell which provider serves {settings.model}; "
+        "prefix the model with its provider (openai/, anthropic/, ollama_chat/, …)",
         "not_found": f"{where} was not found (404); check the model name "
         "(for Ollama pull it first; for servers use openai/NAME with api_base)",
         "rate_limit": f"{where} is rate-limited (429) even after {settings.retries} retries; "
@@ -246,6 +250,10 @@ def _classify(error: BaseException) -> str:
         "TimeoutError",
     }:
         return "timeout"
+    if "missing credentials" in text or "api_key client option must be set" in text:
+        return "no_key"
+    if "llm provider not provided" in text:
+        return "unknown_provider"
     if names & {"ConnectError", "ConnectionRefusedError", "APIConnectionError"} or (
         "connection error" in text or "connection refused" in text
     ):
