@@ -6,9 +6,10 @@ import json
 
 import pytest
 
-from openai_server import OpenAIServer, Reply, unused_port
 from paperbot import llm
 from paperbot.config import resolve
+
+from openai_server import OpenAIServer, Reply, unused_port
 
 QUESTION = "How much does CDPruner reduce FLOPs?"
 GOOD = "CDPruner reduces FLOPs by 95% on LLaVA [@cdpruner]."

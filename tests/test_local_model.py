@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from paperbot.citations import numbers_in
+
 from openai_server import unused_port
 
 QUESTION = "How much does CDPruner reduce FLOPs?"
@@ -76,7 +78,7 @@ def llama_server():
     server.wait(timeout=30)
 
 
-def test_ask_a_real_local_model(llama_server, tmp_path):
+def test_ask_a_real_local_model(llama_server, tmp_path, entries):
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}
     result = subprocess.run(
         [
@@ -106,3 +108,13 @@ def test_ask_a_real_local_model(llama_server, tmp_path):
     assert data["usage"]["prompt_tokens"] > 100
     assert data["usage"]["completion_tokens"] > 0
     assert data["latency"]["total_s"] >= data["latency"]["first_token_s"] > 0
+    # SmolLM2-135M invents figures and skips citations: the checker must say so.
+    check = data["check"]
+    assert check["ok"] is False
+    catalog_figures = {(q.value, q.kind) for entry in entries for q in numbers_in(entry.summary)}
+    for sentence in check["sentences"]:
+        invented = [
+            q for q in numbers_in(sentence["text"]) if (q.value, q.kind) not in catalog_figures
+        ]
+        if invented:
+            assert sentence["verdict"] == "unsupported", sentence

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
+from paperbot.citations import CitationReport
 from paperbot.config import Settings
 from paperbot.prompting import Turn
 from paperbot.retrieval import Hit
@@ -37,6 +38,10 @@ class Answer:
     standalone_question: str | None = None
     # What the model was shown, cited or not (the extractive answerer shows nothing).
     retrieved: tuple[Hit, ...] = ()
+    check: CitationReport | None = None
+    # How the citation policy changed the text: sentences stripped, or "retried".
+    policy_note: str | None = None
+    messages: tuple[dict[str, str], ...] = field(default=(), repr=False, compare=False)
 
     @property
     def incomplete(self) -> bool:
@@ -60,6 +65,10 @@ class Answer:
             data["standalone_question"] = self.standalone_question
         if self.error:
             data.update(incomplete=True, error=self.error)
+        if self.check is not None:
+            data["check"] = self.check.to_json()
+        if self.policy_note:
+            data["policy"] = self.policy_note
         return data
 
 
@@ -136,6 +145,7 @@ def model_answer(
         latency=completion.latency(),
         error=str(completion.error) if completion.error else None,
         retrieved=prompt.sources,
+        messages=tuple(prompt.messages),
     )
 
 
@@ -149,3 +159,29 @@ def condensed_question(question: str, turns: Sequence[Turn], settings: Settings)
     completion = llm.complete(settings, messages, stream=False)
     rewritten = " ".join(completion.text.split()).strip('"')
     return rewritten or question
+
+
+def retried_answer(answer: Answer, instructions: str, settings: Settings) -> Answer:
+    """One more model call, told exactly which sentences failed the check and why."""
+    from paperbot import llm
+
+    messages = [
+        *answer.messages,
+        {"role": "assistant", "content": answer.text},
+        {"role": "user", "content": instructions},
+    ]
+    completion = llm.complete(settings, messages, stream=False)
+    by_id = {hit.entry.id: hit for hit in (*answer.retrieved, *answer.sources)}
+    citations = cited_ids(completion.text, set(by_id))
+    return replace(
+        answer,
+        text=completion.text.strip(),
+        citations=citations,
+        sources=tuple(by_id[entry_id] for entry_id in citations),
+        usage={
+            key: (answer.usage.get(key) or 0) + (value or 0)
+            for key, value in completion.usage().items()
+        },
+        error=str(completion.error) if completion.error else None,
+        messages=tuple(messages),
+    )

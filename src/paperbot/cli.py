@@ -160,7 +160,8 @@ def ask(
     settings = workspace.settings
     history = History(settings.data_dir / "history.db")
     conversation_id, turns = _conversation(history, cid, continue_last)
-    streaming = not (as_json or no_stream)
+    # Only the annotate policy leaves the text as the model wrote it, so only it can stream.
+    streaming = not (as_json or no_stream) and settings.citations_policy == "annotate"
 
     def show(text: str) -> None:
         click.echo(text, nl=False)
@@ -173,12 +174,27 @@ def ask(
     if as_json:
         _print_json(record)
     else:
-        if not streaming:
-            click.echo(answer.text, nl=False)
-        click.echo(" [answer incomplete]" if answer.incomplete else "")
-        _print_sources(answer)
+        _print_answer(answer, streamed=streaming)
     if answer.error:
         raise LLMError("stream", f"the answer broke off: {answer.error}")
+
+
+def _print_answer(answer, streamed: bool) -> None:
+    """After the text (already streamed, or printed here with its marks): sources, then the
+    citation check's verdict and problems."""
+    from paperbot.citations import mark_unsupported, summary_lines
+
+    report = answer.check
+    if not streamed:
+        click.echo(mark_unsupported(answer.text, report) if report else answer.text, nl=False)
+    click.echo(" [answer incomplete]" if answer.incomplete else "")
+    if answer.policy_note:
+        click.echo(f"(citation policy: {answer.policy_note})")
+    _print_sources(answer)
+    if report is not None and not answer.abstained:
+        click.echo("")
+        for line in summary_lines(report):
+            click.echo(line)
 
 
 def _conversation(history: History, cid: str | None, continue_last: bool):
@@ -210,6 +226,28 @@ def _print_sources(answer) -> None:
     for hit in answer.sources or answer.retrieved:
         link = hit.entry.first_link or ", ".join(hit.entry.link_labels) or "no link"
         click.echo(f"  [@{hit.entry.id}] {hit.entry.name} · {link}")
+
+
+@cli.command("check")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--question", "-q", help="The question the answer was for.")
+@json_option
+@settings_options
+def check_command(file, question: str | None, as_json: bool, **flags: Any):
+    """Check the citations of an answer in FILE ('-' for stdin) against the catalog.
+
+    Exits 0 when every claim is supported by the entries it cites, 1 when problems were found.
+    """
+    from paperbot.citations import check_answer, format_report
+
+    workspace = _workspace(flags)
+    report = check_answer(file.read(), workspace.entries, question)
+    if as_json:
+        _print_json(report.to_json())
+    else:
+        click.echo(format_report(report))
+    if not report.ok:
+        raise click.exceptions.Exit(1)
 
 
 @cli.command("history")
@@ -384,9 +422,8 @@ def _read_question(question: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; every failure becomes one line on stderr and a non-zero exit code."""
     try:
-        cli.main(args=argv, prog_name="paperbot", standalone_mode=False)
-    except click.exceptions.Exit as done:
-        return done.exit_code
+        # Outside standalone mode click returns a requested exit code instead of raising it.
+        code = cli.main(args=argv, prog_name="paperbot", standalone_mode=False)
     except click.Abort:
         click.echo("paperbot: interrupted", err=True)
         return 130
@@ -417,7 +454,7 @@ def main(argv: list[str] | None = None) -> int:
             err=True,
         )
         return 70
-    return 0
+    return code if isinstance(code, int) else 0
 
 
 def entry_point() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -57,6 +58,9 @@ def import_litellm():
     from paperbot.prompting import use_bundled_tiktoken_files
 
     use_bundled_tiktoken_files()
+    # pydantic warns about litellm's own types as it builds their schemas (at import and on
+    # first use): noise for a paperbot user.
+    warnings.filterwarnings("ignore", message=r".*`ReadOnly` qualifier", category=UserWarning)
     import litellm
 
     litellm.suppress_debug_info = True

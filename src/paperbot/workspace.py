@@ -6,14 +6,21 @@ second and commands such as ``catalog`` need neither.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
 from paperbot import catalog
-from paperbot.answer import Answer, cited_ids, condensed_question, model_answer
+from paperbot.answer import (
+    Answer,
+    cited_ids,
+    condensed_question,
+    model_answer,
+    retried_answer,
+)
 from paperbot.catalog import Entry
+from paperbot.citations import check_answer, retry_instructions, strip_unsupported
 from paperbot.config import Settings
 from paperbot.embedding import make_embedder
 from paperbot.extractive import extractive_answer
@@ -49,8 +56,22 @@ class Workspace:
             return self.store.rebuild(self.entries, self.progress)
         return self.store.sync(self.entries, self.progress)
 
-    def search(self, query: str, k: int | None = None) -> list[Hit]:
-        return self.retriever.search(query, k or self.settings.k)
+    def search(
+        self, query: str, k: int | None = None, only: Collection[str] | None = None
+    ) -> list[Hit]:
+        """The best ``k`` hits; with ``only``, every one of those entries and nothing else.
+
+        Entries in ``only`` were picked by the user, so like papers named in the question they
+        all count as relevant and all reach the answerer, ranked by the query.
+        """
+        if only is None:
+            return self.retriever.search(query, k or self.settings.k)
+        ranked = [
+            hit for hit in self.retriever.search(query, len(self.entries)) if hit.entry.id in only
+        ]
+        found = {hit.entry.id for hit in ranked}
+        ranked += [Hit(e, 0.0, 0) for e in self.entries if e.id in only and e.id not in found]
+        return [replace(hit, rank=rank, named=True) for rank, hit in enumerate(ranked, 1)]
 
     def ask(
         self,
@@ -58,18 +79,41 @@ class Workspace:
         turns: Sequence[Turn] = (),
         on_text: Callable[[str], None] | None = None,
         stream: bool = True,
+        only: Collection[str] | None = None,
     ) -> Answer:
-        """Retrieve, answer with the configured backend; follow-ups are made to stand alone."""
+        """Retrieve, answer with the configured backend, then check every citation.
+
+        Follow-ups are first made to stand alone. Text streams to ``on_text`` only under the
+        ``annotate`` policy: the others may still change the text after the check.
+        """
+        policy = self.settings.citations_policy
+        live = on_text if policy == "annotate" else None
         query = self.standalone(question, turns) if turns else question
-        hits = self.search(query)
+        hits = self.search(query, only=only)
         if self.settings.uses_model:
-            answer = model_answer(question, hits, self.settings, turns, on_text, stream)
+            answer = model_answer(question, hits, self.settings, turns, live, stream and bool(live))
         else:
             answer = replace(extractive_answer(query, hits, self.retriever), question=question)
-            if on_text:
-                on_text(answer.text)
+            if live:
+                live(answer.text)
         if query != question:
             answer = replace(answer, standalone_question=query)
+        return self._apply_policy(self.check(answer), policy)
+
+    def check(self, answer: Answer) -> Answer:
+        return replace(answer, check=check_answer(answer.text, self.entries, answer.question))
+
+    def _apply_policy(self, answer: Answer, policy: str) -> Answer:
+        report = answer.check
+        if report is None or report.ok or answer.abstained:
+            return answer
+        if policy == "strip":
+            text, removed = strip_unsupported(answer.text, report)
+            note = f"removed {removed} unsupported sentence{'s' if removed != 1 else ''}"
+            return replace(self.check(replace(answer, text=text)), policy_note=note)
+        if policy == "retry" and self.settings.uses_model and not answer.incomplete:
+            retried = retried_answer(answer, retry_instructions(report), self.settings)
+            return replace(self.check(retried), policy_note="retried once after the check")
         return answer
 
     def standalone(self, question: str, turns: Sequence[Turn]) -> str:
