@@ -161,14 +161,15 @@ def condensed_question(question: str, turns: Sequence[Turn], settings: Settings)
     return rewritten or question
 
 
-def retried_answer(answer: Answer, instructions: str, settings: Settings) -> Answer:
+def retried_answer(answer: Answer, problems: str, settings: Settings) -> Answer:
     """One more model call, told exactly which sentences failed the check and why."""
-    from paperbot import llm
+    from paperbot import llm, prompting
 
+    instructions = prompting.load_templates(settings.prompts_dir)["retry"]
     messages = [
         *answer.messages,
         {"role": "assistant", "content": answer.text},
-        {"role": "user", "content": instructions},
+        {"role": "user", "content": instructions.safe_substitute(problems=problems)},
     ]
     completion = llm.complete(settings, messages, stream=False)
     by_id = {hit.entry.id: hit for hit in (*answer.retrieved, *answer.sources)}

@@ -1059,17 +1059,12 @@ def strip_unsupported(text: str, report: CitationReport) -> tuple[str, int]:
 
 
 def retry_instructions(report: CitationReport) -> str:
-    """What to tell a model about the sentences that failed, so that one more try can fix them."""
+    """One line per failure, saying which sentence, what is wrong and how to fix it: what a
+    model is told (through the ``retry`` prompt template) so that one more try can fix them."""
     if report.ok:
         return ""
-    lines = [
-        "Your answer failed the citation check. Rewrite it so that every sentence that says "
-        "something about a paper cites, as [@id], the catalog entry that says it, and states "
-        "only what that entry says (same numbers, for the same measure).",
-        "",
-        "Fix these:",
-    ]
     by_sentence = {c.index: c for c in report.sentences}
+    lines = []
     for problem in report.problems:
         if problem.sentence:
             quoted = by_sentence[problem.sentence].text
@@ -1079,11 +1074,6 @@ def retry_instructions(report: CitationReport) -> str:
             )
         else:
             lines.append(f"- The whole answer: {problem.detail}. {_remedy(problem.kind)}")
-    lines += [
-        "",
-        "Keep the sentences that passed. If the catalog does not say something, leave it out "
-        "rather than guess.",
-    ]
     return "\n".join(lines)
 
 

@@ -17,7 +17,7 @@ from string import Template
 
 from paperbot.retrieval import Hit
 
-TEMPLATES = ("system", "answer", "source", "condense")
+TEMPLATES = ("system", "answer", "source", "condense", "retry")
 # Counts from an OpenAI tokenizer only approximate other models' tokenizers: keep a margin.
 SAFETY_MARGIN = 0.1
 DEFAULT_CONTEXT_WINDOW = 4096
