@@ -101,6 +101,13 @@ def _choice(*choices: str) -> Callable[[str, Any], str]:
     return convert
 
 
+def _url(key: str, value: Any) -> str | None:
+    text = _text(key, value)
+    if text and not re.fullmatch(r"https?://[^\s/:]+(:\d{1,5})?/?", text):
+        raise ValueError(f"{key} must look like http://HOST:PORT, not '{text}'")
+    return text.rstrip("/") if text else None
+
+
 def _model(key: str, value: Any) -> str:
     return _text(key, value) or EXTRACTIVE_MODEL
 
@@ -129,6 +136,9 @@ OPTIONS: dict[str, Option] = {
     "prompts_dir": Option(_path, lambda: None, "directory of prompt templates overriding ours"),
     "store": Option(_path, lambda: data_dir() / "store", "directory of the vector store"),
     "catalog": Option(_path, lambda: None, "catalog file used instead of built-in + imports"),
+    "chroma_url": Option(
+        _url, lambda: None, "a Chroma server (http://HOST:PORT) to use instead of the local store"
+    ),
     "log": Option(_flag, lambda: True, "record every answer in the history database"),
     "citations.policy": Option(
         _choice(*POLICIES), lambda: "annotate", "what to do with unsupported sentences"
@@ -152,6 +162,7 @@ class Settings:
     prompts_dir: Path | None = None
     store: Path = field(default_factory=lambda: data_dir() / "store")
     catalog: Path | None = None
+    chroma_url: str | None = None
     log: bool = True
     citations_policy: str = "annotate"
     config_file: Path | None = None

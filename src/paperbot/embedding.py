@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,11 +43,17 @@ class WordLlamaEmbedder:
 
     def _load(self):
         if self._model is None:
+            root = logging.getLogger()
+            handlers, level = list(root.handlers), root.level
             try:
                 import wordllama
                 from wordllama import WordLlama
             except ImportError as error:
                 raise EmbeddingError(f"wordllama is not installed ({error})") from None
+            finally:
+                # wordllama calls logging.basicConfig(level=INFO) on import, which would let
+                # every library's INFO lines (httpx requests, say) through to stderr.
+                root.handlers[:], root.level = handlers, level
             # WordLlama's own loader looks for weights in a user cache; they ship in the package.
             package_dir = Path(wordllama.__file__).parent
             try:

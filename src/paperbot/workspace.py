@@ -33,6 +33,7 @@ from paperbot.store import Progress, Store, SyncReport
 class Workspace:
     settings: Settings
     progress: Progress | None = None
+    notify: Callable[[str], None] | None = None
 
     @property
     def imports_dir(self) -> Path:
@@ -44,7 +45,10 @@ class Workspace:
 
     @cached_property
     def store(self) -> Store:
-        return Store(self.settings.store, make_embedder())
+        url = self.settings.chroma_url
+        # A server has no local directory to lock beside; lock in the data dir instead.
+        lock = self.settings.data_dir / "chroma-server.lock" if url else None
+        return Store(self.settings.store, make_embedder(), url, lock, self.notify)
 
     @cached_property
     def retriever(self) -> Retriever:
