@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from paperbot.answer import EXTRACTIVE, Answer, abstention
 from paperbot.retrieval import Hit, Retriever
-from paperbot.text import split_sentences, tokenize
+from paperbot.text import analyze, split_sentences
 
 LIST_QUESTION = re.compile(
     r"^\s*(?:(?:which|what)\s+(?:\w+\s+){0,2}?(?:papers?|works?|methods?|approaches|models?|"
@@ -99,7 +99,7 @@ def _best_sentences(question: str, hit: Hit, retriever: Retriever) -> _Pick:
     if not sentences:
         return _Pick(hit, (), (), 0.0, 0.0)
     # The paper's own name says nothing about which of its sentences answers the question.
-    own_names = set(tokenize(" ".join([hit.entry.name, *hit.entry.own_names])))
+    own_names = set(analyze(" ".join([hit.entry.name, *hit.entry.own_names])))
     concepts = [
         concept
         for concept in retriever.query_concepts(question)
@@ -112,7 +112,7 @@ def _best_sentences(question: str, hit: Hit, retriever: Retriever) -> _Pick:
     similarity = vectors[1:] @ vectors[0]
     scored = []
     for index, sentence in enumerate(sentences):
-        words = set(tokenize(sentence))
+        words = set(analyze(sentence))
         overlap = sum(
             max(
                 (max(weights.get(t, 0.0) for t in way) for way in concept if way <= words),

@@ -1,26 +1,56 @@
-"""Hybrid retrieval: Chroma's dense ranking fused with BM25, with named papers ranked first."""
+"""Hybrid retrieval: BM25, concept coverage, entry and sentence embeddings, named papers first.
+
+Lexical evidence is BM25 (bm25s) and the idf-weighted share of the query's concepts an entry
+contains, where a concept may be said several ways (an acronym or its expansion, a hyphenated
+word or its parts). Dense evidence is the query's cosine to the whole entry (Chroma) and to its
+best sentence. They are fused linearly rather than by rank: with a few dozen entries, how far
+apart two entries score says more than their order. BM25 counts only as far as the catalog
+knows the query's words: a question in the catalog's own words is judged by them, a paraphrase
+in other words by meaning. Weights and the relevance floor were tuned on the training split of
+``benchmarks/eval/questions.jsonl`` (``paperbot eval --split train``).
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
-import math
+import os
+import pickle
 import re
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from paperbot.catalog import Entry
-from paperbot.store import Store
-from paperbot.text import WORD, acronyms, normalise, tokenize
+from paperbot.embedding import Embedder
+from paperbot.store import Store, catalog_fingerprint
+from paperbot.text import ABBREVIATIONS, WORD, acronyms, analyze, normalise
+from paperbot.text import split_sentences as _sentences
 
-RRF_K = 60
-DENSE_WEIGHT = 1.0
-LEXICAL_WEIGHT = 1.0
-# How many dense neighbours to fuse: enough that the lexical list has partners to meet.
-DENSE_POOL = 100
-# Relevance floors: below both, the catalog has nothing on the question (see tests/benchmarks).
-MIN_LEXICAL = 1.5
-MIN_DENSE = 0.25
+# Fusion weights, tuned on the training split. BM25 is scaled to the query's best entry and
+# gated by how much of the query the catalog knows, raised to KNOWN_POWER; coverage is a share,
+# similarities are cosines; a named paper outranks any other evidence.
+BM25_WEIGHT = 2.0
+KNOWN_POWER = 4
+COVERAGE_WEIGHT = 1.5
+DENSE_WEIGHT = 2.0
+SENTENCE_WEIGHT = 1.0
+NAMED_BOOST = 10.0
+# Bumped whenever _Index changes shape, so that older caches are rebuilt.
+INDEX_VERSION = 1
+# How many dense neighbours to ask the store for: all of a catalog of this size.
+DENSE_POOL = 200
+# A hit is relevant (worth answering from) when this mix of its evidence reaches the floor.
+# Calibrated on the training split: the most unanswerable questions refused while still
+# answering at least 90% of the answerable ones (WordLlama cannot tell a paraphrase in plain
+# words from an in-domain question the catalog lacks much better than that).
+CONFIDENCE_COVERAGE = 1.0
+CONFIDENCE_SENTENCE = 0.5
+CONFIDENCE_DENSE = 1.5
+MIN_CONFIDENCE = 0.86
 
 
 # One idea in a query, as the alternative sets of terms that express it.
@@ -37,10 +67,11 @@ class Hit:
     dense: float = 0.0
     lexical: float = 0.0
     named: bool = False
+    confidence: float = 0.0
 
     @property
     def relevant(self) -> bool:
-        return self.named or self.lexical >= MIN_LEXICAL or self.dense >= MIN_DENSE
+        return self.named or self.confidence >= MIN_CONFIDENCE
 
     def to_json(self) -> dict:
         return {
@@ -54,26 +85,16 @@ class Hit:
 class Retriever:
     """Ranks catalog entries for a query; build once per catalog, query many times."""
 
-    def __init__(self, entries: Sequence[Entry], store: Store) -> None:
-        import bm25s
-
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
-
+    def __init__(
+        self, entries: Sequence[Entry], store: Store, cache_dir: Path | None = None
+    ) -> None:
         self.entries = list(entries)
         self.store = store
-        self._by_id = {entry.id: entry for entry in self.entries}
-        self._bm25 = bm25s.BM25()
-        self._bm25.index([tokenize(e.search_text()) for e in self.entries], show_progress=False)
-        self._name_patterns = [(entry, _name_pattern(entry)) for entry in self.entries]
-        self._document_frequency = Counter(
-            term for entry in self.entries for term in set(tokenize(entry.search_text()))
-        )
-        self._acronyms: dict[str, str] = {}
-        for entry in self.entries:
-            self._acronyms.update(acronyms(entry.summary))
+        self._position = {entry.id: i for i, entry in enumerate(self.entries)}
+        self._index = _load_or_build(self.entries, store.embedder, cache_dir)
 
     def query_terms(self, query: str) -> list[str]:
-        """The query's terms for BM25, with acronyms the catalog defines added both ways."""
+        """The query's terms, with abbreviations added both ways."""
         terms = {term for concept in self.query_concepts(query) for way in concept for term in way}
         return sorted(terms)
 
@@ -81,28 +102,31 @@ class Retriever:
         """What the query asks about, one concept per idea, each as the ways to say it.
 
         "time-to-first-token" is satisfied by that word, by all of time, first and token, or by
-        the acronym TTFT that the catalog defines for it; a lone "token" does not satisfy it.
+        the acronym TTFT; a lone "token" does not satisfy it.
         """
         concepts: list[set[frozenset[str]]] = []
+        sequence: list[str] = []
         for word in WORD.findall(normalise(query)):
-            terms = tokenize(word)
+            terms = analyze(word)
             if not terms:
                 continue
+            sequence.append(terms[0])
             ways = {frozenset(terms[:1])}
             if len(terms) > 1:
                 ways.add(frozenset(terms[1:]))
             concepts.append(ways)
-        spaced = " " + re.sub(r"[^a-z0-9]+", " ", normalise(query)) + " "
-        for acronym, expansion in self._acronyms.items():
-            spelled = frozenset(tokenize(expansion))
+        for acronym, (words, spelled) in self._index.abbreviations.items():
             linked = {frozenset([acronym]), spelled}
-            if not any(linked & ways for ways in concepts) and f" {expansion} " not in spaced:
+            said = any(linked & ways for ways in concepts) or _contains(sequence, words)
+            if not said:
                 continue
             inside = [
                 ways
                 for ways in concepts
                 if ways & linked or all(way <= spelled | {acronym} for way in ways)
             ]
+            if not inside:
+                continue
             concepts = [ways for ways in concepts if ways not in inside]
             # A lone word of the expansion ("point") does not say "determinantal point process".
             kept = {way for ways in inside for way in ways if not way < spelled}
@@ -112,64 +136,264 @@ class Retriever:
     def search(self, query: str, k: int = 5) -> list[Hit]:
         if not query.strip() or not self.entries:
             return []
-        lexical = self._lexical_scores(query)
-        dense = dict(self.store.nearest(self.store.embedder.embed([query])[0], DENSE_POOL))
-        named = self.named_in(query)
-        lexical_order = sorted(
-            (i for i, score in enumerate(lexical) if score > 0), key=lambda i: -lexical[i]
-        )
-        lexical_rank = {self.entries[i].id: rank for rank, i in enumerate(lexical_order, 1)}
-        dense_rank = {
-            entry_id: rank
-            for rank, (entry_id, _) in enumerate(sorted(dense.items(), key=lambda x: -x[1]), 1)
-        }
-        fused: dict[str, float] = {}
-        for entry_id in set(lexical_rank) | set(dense_rank) | named:
-            score = 0.0
-            if entry_id in dense_rank:
-                score += DENSE_WEIGHT / (RRF_K + dense_rank[entry_id])
-            if entry_id in lexical_rank:
-                score += LEXICAL_WEIGHT / (RRF_K + lexical_rank[entry_id])
-            if entry_id in named:
-                score += 1.0
-            fused[entry_id] = score
-        ordered = sorted(fused, key=lambda entry_id: (-fused[entry_id], entry_id))[:k]
-        lexical_by_id = {e.id: float(lexical[i]) for i, e in enumerate(self.entries)}
+        evidence = self._evidence(query)
+        fused = evidence.fused()
+        confidence = evidence.confidence()
+        count = min(k, len(self.entries))
+        # Only the best k need sorting: at 100k entries a full sort would dominate a query.
+        best = np.argpartition(-fused, count - 1)[:count]
+        order = sorted(best, key=lambda i: (-fused[i], self.entries[i].id))
         return [
             Hit(
-                entry=self._by_id[entry_id],
-                score=fused[entry_id],
+                entry=self.entries[i],
+                score=float(fused[i]),
                 rank=rank,
-                dense=dense.get(entry_id, 0.0),
-                lexical=lexical_by_id.get(entry_id, 0.0),
-                named=entry_id in named,
+                dense=float(evidence.dense[i]),
+                lexical=float(evidence.coverage[i]),
+                named=bool(evidence.named[i]),
+                confidence=float(confidence[i]),
             )
-            for rank, entry_id in enumerate(ordered, 1)
-            if entry_id in self._by_id
+            for rank, i in enumerate(order, 1)
         ]
+
+    def _evidence(self, query: str) -> _Evidence:
+        vector = self.store.embedder.embed([query])[0]
+        dense = np.zeros(len(self.entries))
+        for entry_id, similarity in self.store.nearest(vector, DENSE_POOL):
+            if entry_id in self._position:
+                dense[self._position[entry_id]] = similarity
+        named = np.zeros(len(self.entries), dtype=bool)
+        named[[self._position[entry_id] for entry_id in self.named_in(query)]] = True
+        concepts = self.query_concepts(query)
+        coverage, known = self._index.lexicon.coverage(concepts)
+        return _Evidence(
+            bm25=self._bm25_scores(query),
+            coverage=coverage,
+            known=known,
+            dense=dense,
+            sentence=self._index.sentence_similarity(vector),
+            named=named,
+        )
 
     def named_in(self, query: str) -> set[str]:
         """Ids of entries that the query names by id, name, title or alias."""
-        text = normalise(query)
-        return {entry.id for entry, pattern in self._name_patterns if pattern.search(text)}
+        return self._index.names.find(query)
 
     def term_weights(self, terms: set[str]) -> dict[str, float]:
         """Inverse document frequency of each term over the catalog (rare terms weigh more)."""
-        total = len(self.entries)
-        weights = {}
-        for term in terms:
-            frequency = self._document_frequency.get(term, 0)
-            if frequency:
-                weights[term] = math.log(1 + total / frequency)
-        return weights
+        return self._index.lexicon.idf_of(terms)
 
-    def _lexical_scores(self, query: str):
-        terms = [term for term in self.query_terms(query) if term in self._bm25.vocab_dict]
+    def _bm25_scores(self, query: str) -> np.ndarray:
+        bm25 = self._index.bm25
+        terms = [term for term in analyze(query) if term in bm25.vocab_dict]
         if not terms:
-            return [0.0] * len(self.entries)
-        return self._bm25.get_scores(terms)
+            return np.zeros(len(self.entries))
+        scores = np.asarray(bm25.get_scores(terms), dtype=float)
+        top = scores.max()
+        return scores / top if top > 0 else scores
 
 
-def _name_pattern(entry: Entry) -> re.Pattern[str]:
-    alternatives = sorted((re.escape(normalise(name)) for name in entry.own_names), key=len)
-    return re.compile(rf"(?<![\w-])(?:{'|'.join(alternatives)})(?![\w-])")
+@dataclass(frozen=True)
+class _Evidence:
+    """What supports each entry for one query, one array slot per entry."""
+
+    bm25: np.ndarray  # BM25, as a share of the best entry's
+    coverage: np.ndarray  # idf-weighted share of the query's concepts the entry contains
+    known: float  # idf-weighted share of the query's concepts found anywhere in the catalog
+    dense: np.ndarray  # cosine of the query to the whole entry
+    sentence: np.ndarray  # cosine of the query to the entry's best sentence
+    named: np.ndarray  # whether the query names the entry
+
+    def fused(self) -> np.ndarray:
+        return (
+            BM25_WEIGHT * self.known**KNOWN_POWER * self.bm25
+            + COVERAGE_WEIGHT * self.coverage
+            + DENSE_WEIGHT * self.dense
+            + SENTENCE_WEIGHT * self.sentence
+            + NAMED_BOOST * self.named
+        )
+
+    def confidence(self) -> np.ndarray:
+        return (
+            CONFIDENCE_COVERAGE * self.coverage
+            + CONFIDENCE_SENTENCE * self.sentence
+            + CONFIDENCE_DENSE * self.dense
+        )
+
+
+class _Lexicon:
+    """Which entry contains which analyzed term, and how rare each term is in the catalog.
+
+    Kept as a sparse column index (term -> sorted entry positions): a dense entries x terms
+    matrix would take a gigabyte at 100k entries.
+    """
+
+    def __init__(self, documents: Sequence[set[str]]) -> None:
+        postings: dict[str, list[int]] = {}
+        for i, document in enumerate(documents):
+            for term in document:
+                postings.setdefault(term, []).append(i)
+        self.size = len(documents)
+        self.postings = {term: np.array(rows, dtype=np.int32) for term, rows in postings.items()}
+        self.idf = {
+            term: float(np.log(1 + self.size / len(rows))) for term, rows in postings.items()
+        }
+        # A concept no entry has weighs more than the rarest term: it is the part of the
+        # question the catalog cannot answer, so it lowers every entry's coverage.
+        self.unseen = float(np.log(1 + self.size / 0.5))
+
+    def coverage(self, concepts: Sequence[Concept]) -> tuple[np.ndarray, float]:
+        """Per entry, the idf-weighted share of the concepts it contains (all of one way); and
+        the share of them the catalog has anywhere."""
+        found = np.zeros(self.size)
+        total = known = 0.0
+        for concept in concepts:
+            weight, matched = self.unseen, np.zeros(self.size, dtype=bool)
+            for way in concept:
+                if all(term in self.postings for term in way):
+                    weight = min(weight, float(np.mean([self.idf[term] for term in way])))
+                    rows = _intersection([self.postings[term] for term in way])
+                    matched[rows] = True
+            total += weight
+            known += weight if weight < self.unseen else 0.0
+            found += weight * matched
+        if not total:
+            return found, 0.0
+        return found / total, known / total
+
+    def idf_of(self, terms: set[str]) -> dict[str, float]:
+        return {term: self.idf[term] for term in terms if term in self.idf}
+
+
+def _intersection(postings: list[np.ndarray]) -> np.ndarray:
+    rows = postings[0]
+    for other in postings[1:]:
+        rows = np.intersect1d(rows, other, assume_unique=True)
+    return rows
+
+
+class _Names:
+    """Finds the papers a query names, by looking up its word n-grams in a table of names.
+
+    One dictionary lookup per n-gram instead of one regular expression per entry keeps this
+    fast at 100k entries.
+    """
+
+    def __init__(self, entries: Sequence[Entry]) -> None:
+        self.table: dict[tuple[str, ...], set[str]] = {}
+        for entry in entries:
+            for name in entry.own_names:
+                words = _name_words(name)
+                if words:
+                    self.table.setdefault(words, set()).add(entry.id)
+        self.longest = max((len(words) for words in self.table), default=0)
+
+    def find(self, query: str) -> set[str]:
+        words = _name_words(query)
+        found: set[str] = set()
+        for start in range(len(words)):
+            for end in range(start + 1, min(len(words), start + self.longest) + 1):
+                found |= self.table.get(words[start:end], set())
+        return found
+
+
+def _name_words(text: str) -> tuple[str, ...]:
+    """Words as names use them: "VITA-1.5" and "Don't" stay whole, punctuation around goes."""
+    return tuple(re.findall(r"\w(?:[\w.+'-]*\w)?", normalise(text)))
+
+
+@dataclass
+class _Index:
+    """Everything retrieval derives from the catalog, built once and cached on disk."""
+
+    bm25: Any
+    lexicon: _Lexicon
+    names: _Names
+    abbreviations: dict[str, tuple[list[str], frozenset[str]]]
+    sentence_starts: np.ndarray  # where each entry's sentences begin in sentence_vectors
+    sentence_vectors: np.ndarray
+
+    def sentence_similarity(self, vector: np.ndarray) -> np.ndarray:
+        """Each entry's best sentence similarity to the query (0 for an entry without any)."""
+        if not len(self.sentence_vectors):
+            return np.zeros(len(self.sentence_starts))
+        similarity = self.sentence_vectors @ vector
+        # Every entry has at least one sentence (a summary is required), so starts increase.
+        best = np.maximum.reduceat(similarity, self.sentence_starts)
+        return np.maximum(best, 0.0)
+
+
+def _build(entries: Sequence[Entry], embedder: Embedder) -> _Index:
+    import bm25s
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    documents = [analyze(entry.search_text()) for entry in entries]
+    bm25 = bm25s.BM25()
+    bm25.index(documents, show_progress=False)
+    sentences = [_sentences(entry.summary) or [entry.summary] for entry in entries]
+    starts = np.cumsum([0] + [len(group) for group in sentences[:-1]]).astype(np.int64)
+    flat = [sentence for group in sentences for sentence in group]
+    vectors = embedder.embed(flat) if flat else np.zeros((0, embedder.dimension))
+    return _Index(
+        bm25=bm25,
+        lexicon=_Lexicon([set(terms) for terms in documents]),
+        names=_Names(entries),
+        abbreviations=_abbreviations(entries),
+        sentence_starts=starts,
+        sentence_vectors=np.asarray(vectors, dtype=np.float32),
+    )
+
+
+def _load_or_build(entries: Sequence[Entry], embedder: Embedder, cache_dir: Path | None) -> _Index:
+    """The index from the cache when the catalog and embedder are unchanged, else built (and
+    cached: at 100k entries building takes most of a minute, loading under a second)."""
+    if cache_dir is None:
+        return _build(entries, embedder)
+    key = hashlib.sha256(
+        f"{INDEX_VERSION}:{embedder.name}:{catalog_fingerprint(entries)}".encode()
+    ).hexdigest()[:16]
+    path = cache_dir / f"retrieval-{key}.pickle"
+    try:
+        with open(path, "rb") as cached:
+            return pickle.load(cached)
+    except FileNotFoundError:
+        pass
+    except Exception:  # a damaged or outdated cache is rebuilt, never trusted
+        path.unlink(missing_ok=True)
+    index = _build(entries, embedder)
+    try:
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        for stale in cache_dir.glob("retrieval-*.pickle"):
+            stale.unlink(missing_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        with open(temporary, "wb") as out:
+            pickle.dump(index, out, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
+    except OSError:
+        pass  # the cache only saves time; answering goes on without it
+    return index
+
+
+def _abbreviations(entries: Sequence[Entry]) -> dict[str, tuple[list[str], frozenset[str]]]:
+    """Acronym -> its expansion's words in order and all their terms.
+
+    The field's table, overridden by the definitions the catalog itself makes.
+    """
+    table = dict(ABBREVIATIONS)
+    for entry in entries:
+        table.update(acronyms(entry.summary))
+    expanded = {}
+    for acronym, expansion in table.items():
+        words = [terms[0] for terms in map(analyze, WORD.findall(expansion)) if terms]
+        key = analyze(acronym)
+        if words and key:
+            expanded[key[0]] = (words, frozenset(analyze(expansion)))
+    return expanded
+
+
+def _contains(sequence: Sequence[str], words: Sequence[str]) -> bool:
+    """Whether the query's terms say ``words`` (an acronym's expansion) in that order."""
+    width = len(words)
+    return any(
+        list(sequence[i : i + width]) == list(words) for i in range(len(sequence) - width + 1)
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 STOPWORDS = frozenset(
     """a about above after again against all also am an and any are as at be because been before
@@ -78,6 +79,130 @@ def tokenize(text: str, keep_stopwords: bool = False) -> list[str]:
     return terms
 
 
+# Words that frame a research question rather than say what it is about ("which papers study
+# …", "explain …"); retrieval ignores them like stopwords.
+QUESTION_WORDS = frozenset(
+    """study studies studied target targets targeting apply applies applied explain explains
+    describe describes summarise summarize summary compare contrast report reports reported say
+    says said mention mentions discuss discusses kind kinds way ways get gets got make makes
+    help helps let lets allow allows good best better possible idea ideas thing things someone
+    anyone exist exists existing""".split()
+)
+
+# Abbreviations of the field, each with its expansion: general knowledge that lets a query say
+# either form. Acronyms a catalog defines itself ("Balanced Token Pruning (BTP)") are found by
+# ``acronyms`` and need no entry here.
+ABBREVIATIONS = {
+    "dit": "diffusion transformer",
+    "fid": "frechet inception distance",
+    "flops": "floating point operations",
+    "kv": "key-value",
+    "llm": "large language model",
+    "lora": "low-rank adaptation",
+    "lvlm": "large vision-language model",
+    "mllm": "multimodal large language model",
+    "moe": "mixture of experts",
+    "mup": "maximal update parametrization",
+    "nerf": "neural radiance field",
+    "peft": "parameter-efficient fine-tuning",
+    "rag": "retrieval-augmented generation",
+    "rl": "reinforcement learning",
+    "rlhf": "reinforcement learning from human feedback",
+    "sota": "state-of-the-art",
+    "ttft": "time-to-first-token",
+    "vit": "vision transformer",
+    "vla": "vision-language-action",
+    "vlm": "vision-language model",
+}
+
+
+# Retrieval folds word families harder than ``stem`` (generator/generative/generation,
+# embedding/embed), in two Porter-like steps; ``stem`` stays as it is because the citation
+# checker's folding tables are keyed on its stems.
+INFLECTIONS = ("ingly", "edly", "ings", "ing", "ies", "ied", "ed", "es", "s", "ly")
+DERIVATIONS = (
+    "izations",
+    "ization",
+    "ational",
+    "ations",
+    "ation",
+    "ators",
+    "ator",
+    "atives",
+    "ative",
+    "ating",
+    "ates",
+    "ated",
+    "ate",
+    "ssions",
+    "ssion",
+    "tions",
+    "tion",
+    "ities",
+    "ity",
+    "ency",
+    "ancy",
+    "ance",
+    "ant",
+    "ives",
+    "ive",
+    "ize",
+    "able",
+    "ism",
+    "ify",
+    "ics",
+    "ic",
+    "ors",
+    "ers",
+    "or",
+    "er",
+    "e",
+)
+DERIVATION_REPLACEMENT = {"ssions": "ss", "ssion": "ss", "ency": "ent"}
+# A number with a unit attached ("4.2x", "95%") is also the bare number.
+NUMBER_WITH_UNIT = re.compile(r"^(\d+(?:\.\d+)?)x$")
+
+
+def root(word: str) -> str:
+    """The retrieval stem of one word: inflection, then derivation, removed."""
+    if any(ch.isdigit() for ch in word) or len(word) <= 3:
+        return word
+    for suffix in INFLECTIONS:
+        if not word.endswith(suffix) or len(word) - len(suffix) < 3:
+            continue
+        if suffix == "s" and word.endswith(("ss", "us", "is")):
+            break
+        word = word[: -len(suffix)] + ("y" if suffix in ("ies", "ied") else "")
+        # As Porter: "embedding" -> "embedd" -> "embed", "generating" -> "generat" -> "generate".
+        if len(word) > 3 and word[-1] == word[-2] and word[-1] not in "lsz":
+            word = word[:-1]
+        elif word.endswith(("at", "bl", "iz")):
+            word += "e"
+        break
+    for suffix in DERIVATIONS:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)] + DERIVATION_REPLACEMENT.get(suffix, "")
+    return word
+
+
+def analyze(text: str) -> list[str]:
+    """Retrieval terms: content words by ``root``; a hyphenated word whole and in its parts."""
+    terms: list[str] = []
+    for word in WORD.findall(normalise(text)):
+        if word in STOPWORDS or word in QUESTION_WORDS:
+            continue
+        parts = [part for part in word.split("-") if part] if "-" in word else []
+        kept = [part for part in parts if part not in STOPWORDS]
+        if parts:
+            terms.append("-".join(root(part) for part in kept))
+        for part in kept if parts else [word]:
+            terms.append(root(part))
+            unit = NUMBER_WITH_UNIT.match(part)
+            if unit:
+                terms.append(unit.group(1))
+    return terms
+
+
 def split_sentences(text: str) -> list[str]:
     """Split prose into sentences without breaking at decimals or common abbreviations."""
     protected = ABBREVIATION.sub(lambda m: m.group(0).replace(".", "\x01"), text)
@@ -104,3 +229,15 @@ def acronyms(text: str) -> dict[str, str]:
                 found[acronym.lower()] = normalise(" ".join(tail))
                 break
     return found
+
+
+def clean(text: str) -> str:
+    """Text as typed, without what cannot be seen: full-width and compatibility forms folded
+    (NFKC), format characters (zero-width, bidi overrides) and control characters removed."""
+    folded = unicodedata.normalize("NFKC", text)
+    kept = (
+        " " if ch.isspace() else ch
+        for ch in folded
+        if ch.isspace() or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
+    )
+    return " ".join("".join(kept).split())

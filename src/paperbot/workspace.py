@@ -53,7 +53,7 @@ class Workspace:
     @cached_property
     def retriever(self) -> Retriever:
         self.sync()
-        return Retriever(self.entries, self.store)
+        return Retriever(self.entries, self.store, self.settings.data_dir / "cache")
 
     def sync(self, rebuild: bool = False) -> SyncReport:
         if rebuild:
