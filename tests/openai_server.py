@@ -43,6 +43,12 @@ class OpenAIServer:
             def log_message(self, *args: Any) -> None:
                 pass
 
+            def do_GET(self) -> None:
+                if self.path == "/api/tags":
+                    self._send_json(200, {"models": [{"name": "llama3.2"}]})
+                else:
+                    self._send_json(200, {"object": "list", "data": [{"id": "stub"}]})
+
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 received = time.monotonic()

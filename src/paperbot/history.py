@@ -120,6 +120,10 @@ class History:
             ).fetchall()
         return [{**json.loads(record), "id": row_id} for row_id, record in rows]
 
+    def count(self) -> int:
+        with self._connect() as db:
+            return db.execute("select count(*) from responses").fetchone()[0]
+
     def conversations(self, limit: int = 50) -> list[Conversation]:
         with self._connect() as db:
             rows = db.execute(

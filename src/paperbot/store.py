@@ -81,11 +81,10 @@ class Store:
 
     def sync(self, entries: Sequence[Entry], progress: Progress | None = None) -> SyncReport:
         """Embed new and changed entries, delete removed ones; unchanged ones are not touched."""
-        fingerprint = catalog_fingerprint(entries)
-        if self._open().metadata.get("catalog") == fingerprint:
+        if self.up_to_date(entries):
             return SyncReport(unchanged=len(entries))
         with self._writing():
-            return self._sync(entries, fingerprint, progress)
+            return self._sync(entries, catalog_fingerprint(entries), progress)
 
     def _sync(
         self, entries: Sequence[Entry], fingerprint: str, progress: Progress | None
@@ -179,6 +178,9 @@ class Store:
 
     def count(self) -> int:
         return self._open().count()
+
+    def up_to_date(self, entries: Sequence[Entry]) -> bool:
+        return self._open().metadata.get("catalog") == catalog_fingerprint(entries)
 
     def _acquire(self, handle: IO[str]) -> None:
         deadline = None
