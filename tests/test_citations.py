@@ -13,6 +13,7 @@ from paperbot.catalog import Entry, load
 from paperbot.citations import (
     CitationReport,
     annotate,
+    best_support,
     check_answer,
     format_report,
     numbers_in,
@@ -385,3 +386,14 @@ def test_import_is_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+def test_best_support_finds_the_backing_sentence(entries: list[Entry]) -> None:
+    cdpruner = next(entry for entry in entries if entry.id == "cdpruner")
+    found = best_support(
+        "It uses a determinantal point process to pick tokens [@cdpruner].", cdpruner
+    )
+    assert found is not None and "Determinantal Point Process (DPP)" in found
+    figures = best_support("CDPruner cuts FLOPs by 95% [@cdpruner].", cdpruner)
+    assert figures is not None and "reduces FLOPs by 95%" in figures
+    assert best_support("Bananas are yellow.", cdpruner) is None

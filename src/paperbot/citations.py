@@ -1109,3 +1109,17 @@ def format_report(report: CitationReport) -> str:
 def _problem_line(problem: Problem) -> str:
     where = f"Sentence {problem.sentence}" if problem.sentence else "Answer"
     return f"- {where} ({problem.label}): {problem.detail}"
+
+
+def best_support(sentence: str, entry: Entry) -> str | None:
+    """The sentence of ``entry``'s summary that best backs ``sentence``: the one sharing the most
+    of its content terms and figures, or None when they share nothing."""
+    claim_terms = set(_terms(CITE_GROUP.sub(" ", sentence)))
+    claim_figures = {(q.value, q.kind) for q in numbers_in(sentence)}
+    best, best_score = None, 0.0
+    for candidate in split_sentences(entry.summary):
+        figures = {(q.value, q.kind) for q in numbers_in(candidate)}
+        score = len(claim_terms & set(_terms(candidate))) + 2 * len(claim_figures & figures)
+        if score > best_score:
+            best, best_score = candidate, score
+    return best

@@ -27,6 +27,7 @@ from paperbot.history import History, HistoryError
 from paperbot.llm import LLMError
 from paperbot.prompting import PromptError, Turn
 from paperbot.store import StoreError
+from paperbot.text import clean
 
 # Errors that carry a message for the user; anything else is a bug and says so.
 USER_ERRORS = (CatalogError, ConfigError, StoreError, EmbeddingError, LLMError, PromptError)
@@ -82,6 +83,11 @@ def settings_options(command: Callable) -> Callable:
             help="Use this catalog file instead of the built-in one and imports "
             "[env PAPERBOT_CATALOG].",
         ),
+        click.option(
+            "--chroma-url",
+            help="Use the Chroma server at http://HOST:PORT instead of the local store "
+            "[env PAPERBOT_CHROMA_URL].",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -117,17 +123,44 @@ def _settings(flags: dict[str, Any]) -> Settings:
 def _workspace(flags: dict[str, Any]):
     from paperbot.workspace import Workspace
 
-    return Workspace(_settings(flags), progress=StderrProgress())
+    return Workspace(_settings(flags), progress=StderrProgress(), notify=_note)
+
+
+def _note(message: str) -> None:
+    click.echo(f"paperbot: {message}", err=True)
 
 
 def _print_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.version_option(__version__, prog_name="paperbot")
-def cli() -> None:
-    """Answers about a catalog of paper summaries, with every claim cited."""
+@click.pass_context
+def cli(ctx: click.Context) -> int | None:
+    """Answers about a catalog of paper summaries, with every claim cited.
+
+    With no command, opens the chat (see `paperbot chat --help`).
+    """
+    if ctx.invoked_subcommand is None:
+        return ctx.invoke(chat)
+
+
+@cli.command()
+@k_option
+@model_options
+@settings_options
+def chat(**flags: Any):
+    """Open the chat: streamed, cited answers with their evidence one key away.
+
+    Enter sends; ctrl+n switches to multi-line input (then ctrl+s sends); Esc cancels an
+    answer; F1 lists every key; ctrl+q quits.
+    """
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise click.UsageError("the chat needs a terminal; in scripts use 'paperbot ask QUESTION'")
+    from paperbot.tui import run
+
+    return run(_settings(flags))
 
 
 @cli.command()
@@ -250,6 +283,68 @@ def check_command(file, question: str | None, as_json: bool, **flags: Any):
         raise click.exceptions.Exit(1)
 
 
+@cli.command("export")
+@click.option(
+    "--bib",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the catalog as BibTeX to FILE ('-' for stdout); keys are entry ids.",
+)
+@click.option(
+    "--markdown",
+    "markdown_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a conversation as Markdown with pandoc citations to FILE ('-' for stdout).",
+)
+@click.option("--cid", help="The conversation for --markdown [default: the last one].")
+@settings_options
+def export_command(bib: Path | None, markdown_file: Path | None, cid: str | None, **flags: Any):
+    """Write the catalog as BibTeX and/or a conversation as Markdown, for pandoc:
+
+    pandoc --citeproc --bibliography catalog.bib chat.md -o chat.html
+    """
+    from paperbot import export
+
+    if bib is None and markdown_file is None:
+        raise click.UsageError("give --bib FILE, --markdown FILE or both")
+    workspace = _workspace(flags)
+    if bib is not None:
+        _write_text(bib, export.to_bibtex(workspace.entries))
+    if markdown_file is not None:
+        history = History(workspace.settings.data_dir / "history.db")
+        conversation_id = cid or history.last_conversation_id()
+        records = history.turns(conversation_id) if conversation_id else []
+        if not records:
+            raise click.UsageError(
+                f"no conversation with id '{cid}'" if cid else "there is no conversation yet"
+            )
+        _write_text(markdown_file, export.conversation_markdown(records, workspace.entries))
+
+
+def _write_text(path: Path, text: str) -> None:
+    if str(path) == "-":
+        click.echo(text, nl=False)
+        return
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise click.ClickException(f"cannot write {path}: {error.strerror or error}") from None
+
+
+@cli.command()
+@model_options
+@settings_options
+def doctor(**flags: Any):
+    """Check the config, catalog, store, tiktoken, litellm, model and history, with fixes."""
+    from paperbot.doctor import run_checks
+
+    failed = 0
+    for check in run_checks(_workspace(flags)):
+        click.echo(check.line())
+        failed += not check.ok
+    if failed:
+        raise click.exceptions.Exit(1)
+
+
 @cli.command("history")
 @click.option("-n", "limit", type=int, default=20, show_default=True, help="How many answers.")
 @json_option
@@ -300,7 +395,7 @@ def config_path_command():
 @json_option
 @settings_options
 def search(query: str | None, batch, as_json: bool, **flags: Any):
-    """Rank catalog entries for QUERY (dense + BM25, named papers first)."""
+    """Rank catalog entries for QUERY (dense + lexical, named papers first)."""
     if (query is None) == (batch is None):
         raise click.UsageError("give either a QUERY or --batch FILE")
     workspace = _workspace(flags)
@@ -319,6 +414,74 @@ def search(query: str | None, batch, as_json: bool, **flags: Any):
         click.echo("No entries match.")
     for hit in hits:
         click.echo(f"{hit.rank:>2}. {hit.entry.id:<28} {hit.score:.4f}  {hit.entry.name}")
+
+
+@cli.command("eval")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--split",
+    type=click.Choice(["train", "heldout", "all"]),
+    default="all",
+    show_default=True,
+    help="Which questions to score.",
+)
+@click.option(
+    "--answers",
+    is_flag=True,
+    help="Also answer each question with the extractive answerer and check the answers.",
+)
+@json_option
+@settings_options
+def eval_command(file: Path | None, split: str, answers: bool, as_json: bool, **flags: Any):
+    """Score retrieval on a question set (FILE, default: the one shipped): BM25 alone,
+    dense alone and paperbot side by side, per question type."""
+    from dataclasses import replace
+
+    from paperbot import evaluation
+    from paperbot.config import EXTRACTIVE_MODEL
+
+    workspace = _workspace(flags)
+    path = file or evaluation.default_questions()
+    try:
+        questions = evaluation.load_questions(path, [entry.id for entry in workspace.entries])
+    except evaluation.EvalSetError as error:
+        raise click.ClickException(str(error)) from None
+    chosen = evaluation.select(questions, split)
+    if not chosen:
+        raise click.UsageError(f"{path} has no {split} questions")
+    compared = evaluation.systems(workspace.entries, workspace.store, workspace.retriever)
+    reports = [evaluation.evaluate(name, system, chosen) for name, system in compared.items()]
+    checks = []
+    if answers:
+        # This measures the offline answerer, whatever model the settings name.
+        workspace.settings = replace(workspace.settings, model=EXTRACTIVE_MODEL)
+        checks = evaluation.check_answers(chosen, lambda question: workspace.ask(question))
+    if as_json:
+        data = {
+            "file": str(path),
+            "split": split,
+            "questions": len(chosen),
+            "systems": {report.system: report.to_json() for report in reports},
+        }
+        if answers:
+            data["answers"] = {
+                "scores": evaluation.answer_scores(checks),
+                "questions": [check.to_json() for check in checks],
+            }
+        _print_json(data)
+        return
+    click.echo(f"{len(chosen)} questions ({split}) from {path}; k = max(5, gold entries)\n")
+    for line in evaluation.format_table(reports):
+        click.echo(line)
+    click.echo(
+        "\nR@k and MRR over answerable questions; abst: share abstained "
+        "(wanted on unanswerable, a miss elsewhere)."
+    )
+    if answers:
+        click.echo("\nExtractive answers (correct: has the facts and cites the gold entries,")
+        click.echo("or abstains on an unanswerable question):\n")
+        for line in evaluation.format_answers(evaluation.answer_scores(checks)):
+            click.echo(line)
 
 
 @cli.group(invoke_without_command=True)
@@ -399,8 +562,9 @@ def index(rebuild: bool, **flags: Any):
     """Bring the vector store in line with the catalog (only changed entries are embedded)."""
     workspace = _workspace(flags)
     report = workspace.sync(rebuild=rebuild)
+    where = workspace.store.location
     click.echo(
-        f"Index at {workspace.settings.store}: {report.added} added, {report.updated} updated, "
+        f"{where[0].upper()}{where[1:]}: {report.added} added, {report.updated} updated, "
         f"{report.removed} removed, {report.unchanged} unchanged."
     )
 
@@ -408,7 +572,7 @@ def index(rebuild: bool, **flags: Any):
 def _read_question(question: str) -> str:
     if question == "-":
         question = sys.stdin.read()
-    question = " ".join(question.replace("\x00", " ").split())
+    question = clean(question)
     if not question:
         raise click.UsageError("the question is empty")
     if len(question) > MAX_QUESTION_CHARS:
