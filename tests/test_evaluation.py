@@ -159,11 +159,11 @@ def train_reports(tmp_path_factory: pytest.TempPathFactory, entries):
 def test_paperbot_retrieval_on_the_training_split_stays_above_the_targets(train_reports):
     report = train_reports["paperbot"]
     assert report.overall.recall >= 0.97
-    assert report.overall.mrr >= 0.93
+    assert report.overall.mrr >= 0.95
     assert report.by_type["topic"].recall >= 0.90
     # The abstention floor trades refusing unanswerable questions against refusing paraphrases;
-    # it was set to answer at least 90% of answerable training questions.
-    assert report.overall.abstention <= 0.10
+    # it was set to answer 95% of answerable training questions.
+    assert report.overall.abstention <= 0.06
     assert report.unanswerable_abstention >= 0.65
 
 

@@ -44,6 +44,13 @@ def test_acronyms_defined_in_the_catalog_expand_both_ways(retriever):
     assert {"time", "first", "token"} <= set(short)
 
 
+def test_everyday_words_reach_the_fields_words(retriever):
+    terms = set(retriever.query_terms("shrink the pictures of a lengthy clip"))
+    assert {"compress", "imag", "long", "video"} <= terms
+    # Only the everyday word is widened: a question in the field's words stays as it is.
+    assert "pictur" not in set(retriever.query_terms("compress the images"))
+
+
 def test_time_to_first_token_question_finds_the_three_papers_that_report_it(retriever):
     top = {hit.entry.id for hit in retriever.search("Which papers reduce time-to-first-token?", 5)}
     assert {"elasticmm", "streamforest", "holitom"} <= top

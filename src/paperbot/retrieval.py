@@ -27,7 +27,7 @@ import numpy as np
 from paperbot.catalog import Entry
 from paperbot.embedding import Embedder
 from paperbot.store import Store, catalog_fingerprint
-from paperbot.text import ABBREVIATIONS, WORD, acronyms, analyze, normalise
+from paperbot.text import ABBREVIATIONS, SYNONYMS, WORD, acronyms, analyze, normalise
 from paperbot.text import split_sentences as _sentences
 
 # Fusion weights, tuned on the training split. BM25 is scaled to the query's best entry and
@@ -43,14 +43,17 @@ NAMED_BOOST = 10.0
 INDEX_VERSION = 1
 # How many dense neighbours to ask the store for: all of a catalog of this size.
 DENSE_POOL = 200
-# A hit is relevant (worth answering from) when this mix of its evidence reaches the floor.
-# Calibrated on the training split: the most unanswerable questions refused while still
-# answering at least 90% of the answerable ones (WordLlama cannot tell a paraphrase in plain
+# A hit is relevant (worth answering from) when this mix of its evidence reaches the floor:
+# its coverage and similarities, plus how much of the question the catalog knows at all (a
+# question about something the catalog never mentions is refused even when its generic words
+# match). Calibrated on the training split: the most unanswerable questions refused while
+# still answering 95% of the answerable ones (WordLlama cannot tell a paraphrase in plain
 # words from an in-domain question the catalog lacks much better than that).
 CONFIDENCE_COVERAGE = 1.0
 CONFIDENCE_SENTENCE = 0.5
 CONFIDENCE_DENSE = 1.5
-MIN_CONFIDENCE = 0.86
+CONFIDENCE_KNOWN = 0.5
+MIN_CONFIDENCE = 1.07
 
 
 # One idea in a query, as the alternative sets of terms that express it.
@@ -114,6 +117,7 @@ class Retriever:
             ways = {frozenset(terms[:1])}
             if len(terms) > 1:
                 ways.add(frozenset(terms[1:]))
+            ways |= _PLAIN.get(terms[0], set())
             concepts.append(ways)
         for acronym, (words, spelled) in self._index.abbreviations.items():
             linked = {frozenset([acronym]), spelled}
@@ -185,7 +189,9 @@ class Retriever:
 
     def _bm25_scores(self, query: str) -> np.ndarray:
         bm25 = self._index.bm25
-        terms = [term for term in analyze(query) if term in bm25.vocab_dict]
+        said = analyze(query)
+        plain = [term for word in said for way in _PLAIN.get(word, ()) for term in way]
+        terms = [term for term in said + plain if term in bm25.vocab_dict]
         if not terms:
             return np.zeros(len(self.entries))
         scores = np.asarray(bm25.get_scores(terms), dtype=float)
@@ -218,6 +224,7 @@ class _Evidence:
             CONFIDENCE_COVERAGE * self.coverage
             + CONFIDENCE_SENTENCE * self.sentence
             + CONFIDENCE_DENSE * self.dense
+            + CONFIDENCE_KNOWN * self.known
         )
 
 
@@ -389,6 +396,22 @@ def _abbreviations(entries: Sequence[Entry]) -> dict[str, tuple[list[str], froze
         if words and key:
             expanded[key[0]] = (words, frozenset(analyze(expansion)))
     return expanded
+
+
+def _plain_words() -> dict[str, set[frozenset[str]]]:
+    """Each everyday word's root -> the ways of saying what it stands for in the field's words."""
+    table: dict[str, set[frozenset[str]]] = {}
+    for plain, expressions in SYNONYMS.items():
+        key = analyze(plain)
+        for expression in expressions:
+            terms = analyze(expression)
+            if key and terms:
+                way = terms[:1] if len(WORD.findall(expression)) == 1 else terms
+                table.setdefault(key[0], set()).add(frozenset(way))
+    return table
+
+
+_PLAIN = _plain_words()
 
 
 def _contains(sequence: Sequence[str], words: Sequence[str]) -> bool:

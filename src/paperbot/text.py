@@ -116,6 +116,35 @@ ABBREVIATIONS = {
 }
 
 
+# Everyday words for the field's ideas: general vocabulary that lets a question in plain words
+# ("shrink the pictures") meet a catalog written in the field's ("compress the images"). Each
+# line is plain words, then after the colon the field's expressions they may stand for; a
+# multi-word expression must be said whole. Only the plain words are expanded.
+PLAIN_WORDS = """picture photo: image
+    clip footage recording: video
+    lengthy: long
+    sound: audio
+    shrink shrunk squeeze condense: compress
+    drop discard: prune
+    faster quicker speed: accelerate, speedup
+    cheaper cheap costly: efficient, cost
+    settings: hyperparameter
+    reply: response
+    word words: token
+    remember: memory
+    live: streaming, real-time
+    reuse reused: cache
+    filter filters: convolution
+    query-key: attention
+    denoiser: diffusion"""
+SYNONYMS = {
+    plain: tuple(expression.strip() for expression in field.split(","))
+    for line in PLAIN_WORDS.splitlines()
+    for words, field in [line.split(":")]
+    for plain in words.split()
+}
+
+
 # Retrieval folds word families harder than ``stem`` (generator/generative/generation,
 # embedding/embed), in two Porter-like steps; ``stem`` stays as it is because the citation
 # checker's folding tables are keyed on its stems.
