@@ -55,3 +55,13 @@ def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
         return Result(code, captured.out, captured.err)
 
     return invoke
+
+
+@pytest.fixture
+def server():
+    """An OpenAI-compatible server on loopback whose replies each test scripts."""
+    from openai_server import OpenAIServer
+
+    running = OpenAIServer().start()
+    yield running
+    running.stop()

@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import json
 import socket
+import subprocess
 import threading
 import time
+import urllib.request
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -209,3 +213,29 @@ def unused_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@contextmanager
+def running_service(command: list[str], probe_url: str, timeout_s: float) -> Iterator[None]:
+    """Start a real server process (llama.cpp, Chroma), wait until ``probe_url`` answers, and
+    stop it afterwards; fail the test if it never comes up."""
+    import pytest
+
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                urllib.request.urlopen(probe_url, timeout=2).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"{command[0]} did not come up at {probe_url}")
+                time.sleep(0.3)
+        yield
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()

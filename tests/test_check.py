@@ -6,18 +6,11 @@ import json
 
 import pytest
 
-from openai_server import OpenAIServer, Reply
+from openai_server import Reply
 
 GOOD = "CDPruner reduces FLOPs by 95% on LLaVA [@cdpruner]."
 BAD_NUMBER = "CDPruner reduces FLOPs by 96% on LLaVA [@cdpruner]."
 QUESTION = "How much does CDPruner reduce FLOPs?"
-
-
-@pytest.fixture
-def server():
-    running = OpenAIServer().start()
-    yield running
-    running.stop()
 
 
 def model_args(server, tmp_path, policy: str = "annotate"):

@@ -9,17 +9,10 @@ import pytest
 from paperbot import llm
 from paperbot.config import resolve
 
-from openai_server import OpenAIServer, Reply, unused_port
+from openai_server import Reply, unused_port
 
 QUESTION = "How much does CDPruner reduce FLOPs?"
 GOOD = "CDPruner reduces FLOPs by 95% on LLaVA [@cdpruner]."
-
-
-@pytest.fixture
-def server():
-    running = OpenAIServer().start()
-    yield running
-    running.stop()
 
 
 @pytest.fixture

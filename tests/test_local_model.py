@@ -11,15 +11,13 @@ import json
 import os
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from paperbot.citations import numbers_in
 
-from openai_server import unused_port
+from openai_server import running_service, unused_port
 
 QUESTION = "How much does CDPruner reduce FLOPs?"
 START_TIMEOUT_S = 120
@@ -45,37 +43,22 @@ def llama_server():
             pytest.fail(f"CI must run the real-model test: {reason}")
         pytest.skip(reason)
     port = unused_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(model),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "4096",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     api_base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        try:
-            urllib.request.urlopen(f"{api_base}/models", timeout=2).close()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail(f"llama_cpp.server did not start on {api_base}")
-            time.sleep(0.5)
-    yield api_base
-    server.terminate()
-    server.wait(timeout=30)
+    command = [
+        sys.executable,
+        "-m",
+        "llama_cpp.server",
+        "--model",
+        str(model),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--n_ctx",
+        "4096",
+    ]
+    with running_service(command, f"{api_base}/models", START_TIMEOUT_S):
+        yield api_base
 
 
 def test_ask_a_real_local_model(llama_server, tmp_path, entries):

@@ -9,12 +9,11 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from openai_server import unused_port
+from openai_server import running_service, unused_port
 
 SERVER_START_S = 60
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -23,34 +22,11 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory):
     port = unused_port()
-    server = subprocess.Popen(
-        [
-            "chroma",
-            "run",
-            "--path",
-            str(tmp_path_factory.mktemp("chroma")),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + SERVER_START_S
-    while True:
-        try:
-            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2).close()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail("chroma run did not start")
-            time.sleep(0.3)
-    yield url
-    server.terminate()
-    server.wait(timeout=30)
+    folder = str(tmp_path_factory.mktemp("chroma"))
+    command = ["chroma", "run", "--path", folder, "--host", "127.0.0.1", "--port", str(port)]
+    with running_service(command, f"{url}/api/v2/heartbeat", SERVER_START_S):
+        yield url
 
 
 def test_index_search_and_ask_against_a_chroma_server(run, chroma_url, isolated_dirs):
