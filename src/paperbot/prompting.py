@@ -14,8 +14,10 @@ from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 from string import Template
+from typing import TYPE_CHECKING
 
-from paperbot.retrieval import Hit
+if TYPE_CHECKING:  # numpy comes with retrieval; `paperbot --help` should not wait for it
+    from paperbot.retrieval import Hit
 
 TEMPLATES = ("system", "answer", "source", "condense", "retry")
 # Counts from an OpenAI tokenizer only approximate other models' tokenizers: keep a margin.
