@@ -29,6 +29,7 @@ def test_determinantal_point_process_finds_cdpruner(retriever):
         ("Tell me about Balanced Token Pruning", "btp"),
         ("BTP compression rate", "btp"),
         ("Why Diffusion Models Don't Memorize", "why-diffusion-models-dont-memorize"),
+        ("What is the Visual Context Compressor?", "visual-context-compressor"),
     ],
 )
 def test_a_named_paper_ranks_first(retriever, query, expected):

@@ -130,7 +130,15 @@ class Entry:
     def content_hash(self) -> str:
         """A digest of everything the index derives from this entry."""
         payload = json.dumps(
-            [self.id, self.name, self.title, self.summary, list(self.aliases), list(self.tags)],
+            [
+                self.id,
+                self.name,
+                self.title,
+                self.short_name,
+                self.summary,
+                list(self.aliases),
+                list(self.tags),
+            ],
             ensure_ascii=False,
         )
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
@@ -291,6 +299,10 @@ def _build_entry(raw: _RawEntry, source: str) -> Entry:
     links, labels = _parse_links(raw.fields.get("link", ""))
     short_name, alias = _short_name(summary)
     label = title or short_name or _descriptive_label(summary)
+    if short_name is None and _is_proper_name(label, summary):
+        # "Introduces a Visual Context Compressor": capitalised in the text, so it is the
+        # method's own name even though no sentence opens with it.
+        short_name = label
     aliases = tuple(
         dict.fromkeys(a for a in (short_name, alias) if a and a.lower() != label.lower())
     )
@@ -383,6 +395,11 @@ def _descriptive_label(summary: str) -> str:
             return _capitalise(" ".join(words[:LABEL_WORDS]))
     first_sentence = re.split(r"(?<=[.!?])\s", summary, maxsplit=1)[0]
     return _capitalise(" ".join(first_sentence.split()[:LABEL_WORDS]).rstrip(".,;:"))
+
+
+def _is_proper_name(label: str, summary: str) -> bool:
+    words = label.split()
+    return len(words) > 1 and all(w[:1].isupper() for w in words) and label in summary
 
 
 def _capitalise(text: str) -> str:

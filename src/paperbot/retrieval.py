@@ -40,7 +40,7 @@ DENSE_WEIGHT = 2.0
 SENTENCE_WEIGHT = 1.0
 NAMED_BOOST = 10.0
 # Bumped whenever _Index changes shape, so that older caches are rebuilt.
-INDEX_VERSION = 1
+INDEX_VERSION = 2
 # How many dense neighbours to ask the store for: all of a catalog of this size.
 DENSE_POOL = 200
 # A hit is relevant (worth answering from) when this mix of its evidence reaches the floor:
