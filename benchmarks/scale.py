@@ -67,7 +67,18 @@ def child(mode: str, catalog: Path, store: Path, url: str, queries: list[str], e
 
 def start_server(folder: Path, port: int) -> subprocess.Popen:
     server = subprocess.Popen(
-        ["chroma", "run", "--path", str(folder), "--host", "127.0.0.1", "--port", str(port)],
+        [
+            sys.executable,
+            "-c",
+            "from chromadb.cli.cli import app; app()",
+            "run",
+            "--path",
+            str(folder),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

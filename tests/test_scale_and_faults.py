@@ -16,6 +16,7 @@ import pytest
 from openai_server import running_service, unused_port
 
 SERVER_START_S = 60
+CHROMA_CLI = "from chromadb.cli.cli import app; app()"
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 
 
@@ -24,7 +25,19 @@ def chroma_url(tmp_path_factory):
     port = unused_port()
     url = f"http://127.0.0.1:{port}"
     folder = str(tmp_path_factory.mktemp("chroma"))
-    command = ["chroma", "run", "--path", folder, "--host", "127.0.0.1", "--port", str(port)]
+    # The `chroma` script, run through this interpreter: no reliance on PATH or pyenv shims.
+    command = [
+        sys.executable,
+        "-c",
+        CHROMA_CLI,
+        "run",
+        "--path",
+        folder,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     with running_service(command, f"{url}/api/v2/heartbeat", SERVER_START_S):
         yield url
 
