@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from paperbot.citations import CitationReport
+from paperbot.citations import CitationReport, cited_ids
 from paperbot.config import Settings
 from paperbot.prompting import Turn
 from paperbot.retrieval import Hit
@@ -93,20 +93,6 @@ def _topic(question: str) -> str:
     return topic
 
 
-CITED_KEY = re.compile(r"@([A-Za-z0-9][A-Za-z0-9_:.#$%&+?<>~/-]*)")
-
-
-def cited_ids(text: str, known: set[str]) -> tuple[str, ...]:
-    """Catalog ids cited in ``text`` as ``[@id]``, ``[@a; @b]``, in order of first citation."""
-    found = []
-    for bracket in re.findall(r"\[([^\[\]]*@[^\[\]]*)\]", text):
-        for key in CITED_KEY.findall(bracket):
-            key = key.rstrip(".,;:").lower()
-            if key in known:
-                found.append(key)
-    return tuple(dict.fromkeys(found))
-
-
 def model_answer(
     question: str,
     hits: Sequence[Hit],
@@ -132,7 +118,7 @@ def model_answer(
     )
     completion = llm.complete(settings, prompt.messages, on_text=on_text, stream=stream)
     by_id = {hit.entry.id: hit for hit in hits}
-    citations = cited_ids(completion.text, set(by_id))
+    citations = cited_ids(completion.text, [hit.entry for hit in by_id.values()])
     return Answer(
         question=question,
         text=completion.text.strip(),
@@ -173,7 +159,7 @@ def retried_answer(answer: Answer, problems: str, settings: Settings) -> Answer:
     ]
     completion = llm.complete(settings, messages, stream=False)
     by_id = {hit.entry.id: hit for hit in (*answer.retrieved, *answer.sources)}
-    citations = cited_ids(completion.text, set(by_id))
+    citations = cited_ids(completion.text, [hit.entry for hit in by_id.values()])
     return replace(
         answer,
         text=completion.text.strip(),

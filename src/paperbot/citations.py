@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from paperbot.catalog import Entry
-from paperbot.text import acronyms, split_sentences, tokenize
+from paperbot.text import acronyms, analyze, root, split_sentences
 
 KINDS = ("unknown_id", "uncited_claim", "no_citation", "wrong_number", "wrong_entry")
 SUPPORTED, UNSUPPORTED, NO_CLAIM = "supported", "unsupported", "no-claim"
@@ -33,25 +33,16 @@ META = frozenset(
     several various topic topics area areas related look looks example examples""".split()
 )
 # Stems a paraphrase uses for the entry's own verbs; folding them keeps paraphrases supported.
+# Everyday verbs folded into the catalog's own, so a paraphrase still meets its entry.
 SYNONYMS = {
-    "cut": "reduc",
-    "cutt": "reduc",
-    "lower": "reduc",
-    "decreas": "reduc",
-    "shrink": "reduc",
-    "fewer": "reduc",
-    "drop": "reduc",
-    "slash": "reduc",
-    "speed": "acceler",
-    "speedup": "acceler",
-    "fast": "acceler",
-    "accelerat": "acceler",
-    "keep": "maintain",
-    "retain": "maintain",
-    "preserv": "maintain",
-    "choos": "select",
-    "pick": "select",
-    "selec": "select",
+    root(word): root(canonical)
+    for canonical, words in {
+        "reduce": ("cut", "cutting", "lower", "decrease", "shrink", "fewer", "drop", "slash"),
+        "accelerate": ("speed", "speedup", "fast", "faster"),
+        "maintain": ("keep", "retain", "preserve"),
+        "select": ("choose", "pick", "selection"),
+    }.items()
+    for word in words
 }
 
 # A term no entry contains weighs this much: it counts against "nothing backs it", mildly,
@@ -358,6 +349,14 @@ def parse_citations(text: str, entries: Sequence[Entry] = ()) -> tuple[Citation,
     return tuple(sorted(found, key=lambda c: c.start))
 
 
+def cited_ids(text: str, entries: Sequence[Entry]) -> tuple[str, ...]:
+    """The ids of ``entries`` that ``text`` cites, slips included, in order of first citation;
+    citations of anything else are left out."""
+    known = {entry.id for entry in entries}
+    found = (key for citation in parse_citations(text, entries) for key in citation.ids)
+    return tuple(dict.fromkeys(key for key in found if key in known))
+
+
 def _resolve(key: str, keys: Mapping[str, str]) -> str | None:
     key = key.strip()
     return keys.get(key) or keys.get(key.lower()) or keys.get(_slug(key))
@@ -569,7 +568,7 @@ def _compatible(claimed: Quantity, stated: Quantity) -> bool:
 def _terms(text: str) -> list[str]:
     """Content stems of ``text``: no stopwords, no meta words, no bare numbers; synonyms folded."""
     terms = []
-    for term in tokenize(text):
+    for term in analyze(text):
         if len(term) < 2 or term in META or BARE_NUMBER.fullmatch(term):
             continue
         terms.append(SYNONYMS.get(term, term))

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from paperbot.catalog import Entry
-from paperbot.text import normalise, tokenize
+from paperbot.text import analyze, normalise
 
 if TYPE_CHECKING:
     from paperbot.answer import Answer
@@ -275,11 +275,11 @@ def bm25_baseline(entries: Sequence[Entry]) -> System:
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)
     index = bm25s.BM25()
-    index.index([tokenize(entry.search_text()) for entry in entries], show_progress=False)
+    index.index([analyze(entry.search_text()) for entry in entries], show_progress=False)
     ids = [entry.id for entry in entries]
 
     def rank(query: str, k: int) -> Ranking:
-        terms = [term for term in tokenize(query) if term in index.vocab_dict]
+        terms = [term for term in analyze(query) if term in index.vocab_dict]
         scores = index.get_scores(terms) if terms else [0.0] * len(ids)
         order = sorted((i for i, s in enumerate(scores) if s > 0), key=lambda i: -scores[i])
         top = float(scores[order[0]]) if order else 0.0

@@ -33,52 +33,6 @@ def normalise(text: str) -> str:
     return text.translate(table).lower()
 
 
-# Suffixes folded so that "reduce", "reduces" and "reduction", or "prune" and "pruning", meet.
-SUFFIXES = (
-    "ations",
-    "ation",
-    "ates",
-    "ated",
-    "ate",
-    "ssion",
-    "tions",
-    "tion",
-    "ings",
-    "ing",
-    "ers",
-    "ies",
-    "ed",
-    "es",
-    "er",
-    "ly",
-    "s",
-    "e",
-)
-SUFFIX_REPLACEMENT = {"ssion": "ss", "ies": "y"}
-
-
-def stem(word: str) -> str:
-    if any(ch.isdigit() for ch in word) or len(word) <= 4:
-        return word
-    for suffix in SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
-            if suffix == "s" and word.endswith(("ss", "us", "is")):
-                return word
-            return word[: -len(suffix)] + SUFFIX_REPLACEMENT.get(suffix, "")
-    return word
-
-
-def tokenize(text: str, keep_stopwords: bool = False) -> list[str]:
-    """Search terms: hyphenated names are kept whole and also split into their parts."""
-    terms: list[str] = []
-    for word in WORD.findall(normalise(text)):
-        parts = word.split("-") if "-" in word else []
-        for term in (word, *parts):
-            if term and (keep_stopwords or term not in STOPWORDS):
-                terms.append(stem(term))
-    return terms
-
-
 # Words that frame a research question rather than say what it is about ("which papers study
 # …", "explain …"); retrieval ignores them like stopwords.
 QUESTION_WORDS = frozenset(

@@ -14,13 +14,12 @@ from pathlib import Path
 from paperbot import catalog
 from paperbot.answer import (
     Answer,
-    cited_ids,
     condensed_question,
     model_answer,
     retried_answer,
 )
 from paperbot.catalog import Entry
-from paperbot.citations import check_answer, retry_instructions, strip_unsupported
+from paperbot.citations import check_answer, cited_ids, retry_instructions, strip_unsupported
 from paperbot.config import Settings
 from paperbot.embedding import make_embedder
 from paperbot.extractive import extractive_answer
@@ -128,7 +127,7 @@ class Workspace:
             return question
         # Without a model: the papers the last answer cited are what "it" and "they" mean.
         by_id = {entry.id: entry for entry in self.entries}
-        cited = cited_ids(turns[-1].answer, set(by_id))
+        cited = cited_ids(turns[-1].answer, self.entries)
         if not cited:
             return f"{turns[-1].question} {question}"
         return f"{question} ({', '.join(by_id[entry_id].name for entry_id in cited)})"

@@ -27,9 +27,9 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Markdown, Static
 
-from paperbot.answer import Answer, cited_ids
+from paperbot.answer import Answer
 from paperbot.catalog import CatalogError, Entry
-from paperbot.citations import check_answer
+from paperbot.citations import check_answer, cited_ids
 from paperbot.cli import MAX_QUESTION_CHARS, USER_ERRORS
 from paperbot.config import EXTRACTIVE_MODEL, Settings
 from paperbot.history import History, HistoryError
@@ -403,7 +403,7 @@ class PaperbotApp(App[None]):
         answer = Answer(
             question=job.question,
             text=text,
-            citations=cited_ids(text, set(self.by_id)),
+            citations=cited_ids(text, list(self.by_id.values())),
             sources=(),
             backend=self.settings.model,
             abstained=False,
