@@ -76,6 +76,13 @@ def test_off_topic_question_abstains_and_cites_nothing(run, store_dir):
     assert data["answer"] == "The catalog has no entry about the capital of France."
 
 
+def test_an_in_domain_question_the_catalog_lacks_names_what_is_missing(run, store_dir):
+    question = "How does speculative decoding with a small draft model speed up LLMs?"
+    data = json.loads(run("ask", "--json", "--store", store_dir, question).out)
+    assert data["abstained"] is True and data["citations"] == []
+    assert data["answer"] == "The catalog has no entry about speculative decoding."
+
+
 def test_question_from_stdin(run, store_dir):
     result = run("ask", "--store", store_dir, "-", stdin="What does StreamForest organise?\n")
     assert result.code == 0

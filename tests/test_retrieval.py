@@ -69,5 +69,46 @@ def test_off_topic_queries_have_no_relevant_hit(retriever, query):
     assert not any(hit.relevant for hit in retriever.search(query, 5))
 
 
+@pytest.mark.parametrize(
+    ("query", "missing"),
+    [
+        ("How does speculative decoding with a draft model speed up generation?",
+         ("speculative decoding",)),
+        ("Which papers quantize the weights of vision-language models?", ("quantization",)),
+        ("Mixture-of-experts routing for multimodal LLMs", ("mixture of experts",)),
+    ],
+)  # fmt: skip
+def test_a_subject_the_catalog_never_mentions_makes_no_hit_relevant(retriever, query, missing):
+    hits = retriever.search(query, 5)
+    assert hits and not any(hit.relevant for hit in hits)
+    assert all(hit.missing == missing for hit in hits)
+
+
+def test_a_subject_the_catalog_mentions_is_not_missing(retriever):
+    # Sparse attention is in VSA's summary; a question about it is answered as usual.
+    hits = retriever.search("Which papers use sparse attention for video diffusion?", 5)
+    assert hits[0].missing == ()
+    assert "vsa" in {hit.entry.id for hit in hits if hit.relevant}
+
+
+def test_a_named_paper_stays_relevant_beside_a_missing_subject(retriever):
+    hits = retriever.search("Does CDPruner work with quantized models?", 5)
+    assert hits[0].entry.id == "cdpruner" and hits[0].relevant
+    assert hits[0].missing == ("quantization",)
+
+
+def test_subject_phrases_do_not_match_across_punctuation(retriever):
+    assert retriever.missing_subjects("Is there work on speculative decoding?")
+    assert not retriever.missing_subjects("Is it speculative, decoding aside?")
+
+
+def test_a_paraphrase_in_everyday_words_finds_the_paper_and_answers(retriever):
+    hits = retriever.search(
+        "a model that first skims the whole picture and then stares at the parts that matter", 5
+    )
+    assert hits[0].entry.id == "glance2gaze"
+    assert hits[0].relevant and hits[0].missing == ()
+
+
 def test_empty_query_returns_nothing(retriever):
     assert retriever.search("   ", 5) == []

@@ -72,15 +72,25 @@ class Answer:
         return data
 
 
-def abstention(question: str, backend: str) -> Answer:
+def abstention(question: str, backend: str, hits: Sequence[Hit] = ()) -> Answer:
+    """The refusal to answer from unrelated papers, naming what the catalog lacks when the
+    question asks about a subject no entry mentions."""
+    missing = hits[0].missing if hits else ()
+    topic = _join(missing) if missing else _topic(question)
     return Answer(
         question=question,
-        text=f"{ABSTENTION_OPENING} {_topic(question)}.",
+        text=f"{ABSTENTION_OPENING} {topic}.",
         citations=(),
         sources=(),
         backend=backend,
         abstained=True,
     )
+
+
+def _join(subjects: Sequence[str]) -> str:
+    if len(subjects) == 1:
+        return subjects[0]
+    return f"{', '.join(subjects[:-1])} or {subjects[-1]}"
 
 
 def _topic(question: str) -> str:
@@ -106,7 +116,7 @@ def model_answer(
 
     relevant = [hit for hit in hits if hit.relevant]
     if not relevant:
-        return abstention(question, settings.model)
+        return abstention(question, settings.model, hits)
     prompt = prompting.build(
         question,
         relevant,

@@ -45,11 +45,11 @@ def extractive_answer(question: str, hits: Sequence[Hit], retriever: Retriever) 
     """A query-focused answer made only of catalog sentences, each with its citation."""
     relevant = [hit for hit in hits if hit.relevant]
     if not relevant:
-        return abstention(question, EXTRACTIVE)
+        return abstention(question, EXTRACTIVE, hits)
     picks = [_best_sentences(question, hit, retriever) for hit in relevant]
     picks = [pick for pick in picks if pick.sentences]
     if not picks:
-        return abstention(question, EXTRACTIVE)
+        return abstention(question, EXTRACTIVE, hits)
     best = max(pick.score for pick in picks)
     picks = [pick for pick in picks if pick.hit.named or pick.score >= MIN_SHARE * best]
     if LIST_QUESTION.match(question):

@@ -27,7 +27,7 @@ import numpy as np
 from paperbot.catalog import Entry
 from paperbot.embedding import Embedder
 from paperbot.store import Store, catalog_fingerprint
-from paperbot.text import ABBREVIATIONS, SYNONYMS, WORD, acronyms, analyze, normalise
+from paperbot.text import ABBREVIATIONS, SYNONYMS, WORD, acronyms, analyze, normalise, root
 from paperbot.text import split_sentences as _sentences
 
 # Fusion weights, tuned on the training split. BM25 is scaled to the query's best entry and
@@ -40,20 +40,24 @@ DENSE_WEIGHT = 2.0
 SENTENCE_WEIGHT = 1.0
 NAMED_BOOST = 10.0
 # Bumped whenever _Index changes shape, so that older caches are rebuilt.
-INDEX_VERSION = 2
+INDEX_VERSION = 3
 # How many dense neighbours to ask the store for: all of a catalog of this size.
 DENSE_POOL = 200
 # A hit is relevant (worth answering from) when this mix of its evidence reaches the floor:
 # its coverage and similarities, plus how much of the question the catalog knows at all (a
 # question about something the catalog never mentions is refused even when its generic words
-# match). Calibrated on the training split: the most unanswerable questions refused while
-# still answering 95% of the answerable ones (WordLlama cannot tell a paraphrase in plain
-# words from an in-domain question the catalog lacks much better than that).
+# match). An in-domain question about a subject no entry mentions is caught by name instead
+# (SUBJECTS_FILE): similarity alone cannot tell a paraphrase in plain words from it. The
+# floor was calibrated on the training split, as the highest that still answers 95% of the
+# answerable questions.
 CONFIDENCE_COVERAGE = 1.0
 CONFIDENCE_SENTENCE = 0.5
 CONFIDENCE_DENSE = 1.5
 CONFIDENCE_KNOWN = 0.5
-MIN_CONFIDENCE = 1.07
+MIN_CONFIDENCE = 1.0
+# Research subjects (techniques, tasks, topics) that retrieval recognises in a question; one
+# the catalog never mentions makes every unnamed hit irrelevant.
+SUBJECTS_FILE = "field_terms.txt"
 
 
 # One idea in a query, as the alternative sets of terms that express it.
@@ -71,10 +75,12 @@ class Hit:
     lexical: float = 0.0
     named: bool = False
     confidence: float = 0.0
+    # Subjects of the query that no catalog entry mentions ("speculative decoding").
+    missing: tuple[str, ...] = ()
 
     @property
     def relevant(self) -> bool:
-        return self.named or self.confidence >= MIN_CONFIDENCE
+        return self.named or (not self.missing and self.confidence >= MIN_CONFIDENCE)
 
     def to_json(self) -> dict:
         return {
@@ -143,6 +149,7 @@ class Retriever:
         evidence = self._evidence(query)
         fused = evidence.fused()
         confidence = evidence.confidence()
+        missing = self.missing_subjects(query)
         count = min(k, len(self.entries))
         # Only the best k need sorting: at 100k entries a full sort would dominate a query.
         best = np.argpartition(-fused, count - 1)[:count]
@@ -156,12 +163,13 @@ class Retriever:
                 lexical=float(evidence.coverage[i]),
                 named=bool(evidence.named[i]),
                 confidence=float(confidence[i]),
+                missing=missing,
             )
             for rank, i in enumerate(order, 1)
         ]
 
     def _evidence(self, query: str) -> _Evidence:
-        vector = self.store.embedder.embed([query])[0]
+        vector = self.store.embedder.embed([_with_field_words(query)])[0]
         dense = np.zeros(len(self.entries))
         for entry_id, similarity in self.store.nearest(vector, DENSE_POOL):
             if entry_id in self._position:
@@ -178,6 +186,14 @@ class Retriever:
             sentence=self._index.sentence_similarity(vector),
             named=named,
         )
+
+    def missing_subjects(self, query: str) -> tuple[str, ...]:
+        """Research subjects the query asks about that no catalog entry mentions.
+
+        A paraphrase in everyday words names no subject, so it is never refused this way; a
+        question about "KV cache quantization" is, when no entry says "quantization".
+        """
+        return self._index.subjects.missing(query)
 
     def named_in(self, query: str) -> set[str]:
         """Ids of entries that the query names by id, name, title or alias."""
@@ -272,6 +288,79 @@ class _Lexicon:
         return {term: self.idf[term] for term in terms if term in self.idf}
 
 
+class _Subjects:
+    """The field's research subjects, each as the phrases that say it, and which of them the
+    catalog mentions. Phrases are matched word by word (stemmed, within one clause), so
+    "mixture-of-experts" says "mixture of experts" and "quantized" says "quantize"."""
+
+    def __init__(
+        self, table: Sequence[tuple[str, ...]], texts: Sequence[str], lexicon: _Lexicon
+    ) -> None:
+        self.labels = [phrases[0] for phrases in table]
+        self.by_first: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
+        self.mentioned: set[int] = set()
+        for subject, phrases in enumerate(table):
+            for phrase in phrases:
+                clauses = _clause_words(phrase)
+                if not clauses:
+                    continue
+                words = tuple(clauses[0])
+                self.by_first.setdefault(words[0], []).append((subject, words))
+                if subject not in self.mentioned and _said_in_some(phrase, words, texts, lexicon):
+                    self.mentioned.add(subject)
+
+    def missing(self, query: str) -> tuple[str, ...]:
+        return tuple(self.labels[i] for i in sorted(self._said(query) - self.mentioned))
+
+    def _said(self, text: str) -> set[int]:
+        found = set()
+        for clause in _clause_words(text):
+            for start, word in enumerate(clause):
+                for subject, words in self.by_first.get(word, ()):
+                    if tuple(clause[start : start + len(words)]) == words:
+                        found.add(subject)
+        return found
+
+
+def _said_in_some(
+    phrase: str, words: tuple[str, ...], texts: Sequence[str], lexicon: _Lexicon
+) -> bool:
+    """Whether some text says the phrase; only the texts that contain all its terms are read,
+    which keeps this fast at 100k entries."""
+    terms = analyze(phrase)
+    if not terms or any(term not in lexicon.postings for term in terms):
+        return False
+    width = len(words)
+    for row in _intersection([lexicon.postings[term] for term in terms]):
+        for clause in _clause_words(texts[row]):
+            if any(tuple(clause[i : i + width]) == words for i in range(len(clause))):
+                return True
+    return False
+
+
+def _clause_words(text: str) -> list[list[str]]:
+    """Stemmed words of each clause, stopwords kept and hyphenated words split, so that phrases
+    match across spelling variants but not across punctuation ("text, music")."""
+    clauses = re.split(r"[,;:.!?()\[\]\"]+(?:\s|$)|\s[-–—]\s", normalise(text))
+    found = []
+    for clause in clauses:
+        words = [root(part) for word in WORD.findall(clause) for part in word.split("-") if part]
+        if words:
+            found.append(words)
+    return found
+
+
+def _subject_table() -> list[tuple[str, ...]]:
+    from importlib.resources import files
+
+    text = (files("paperbot") / SUBJECTS_FILE).read_text(encoding="utf-8")
+    return [
+        tuple(phrase.strip() for phrase in line.split("|") if phrase.strip())
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+
+
 def _intersection(postings: list[np.ndarray]) -> np.ndarray:
     rows = postings[0]
     for other in postings[1:]:
@@ -317,6 +406,7 @@ class _Index:
     lexicon: _Lexicon
     names: _Names
     abbreviations: dict[str, tuple[list[str], frozenset[str]]]
+    subjects: _Subjects
     sentence_starts: np.ndarray  # where each entry's sentences begin in sentence_vectors
     sentence_vectors: np.ndarray
 
@@ -337,15 +427,17 @@ def _build(entries: Sequence[Entry], embedder: Embedder) -> _Index:
     documents = [analyze(entry.search_text()) for entry in entries]
     bm25 = bm25s.BM25()
     bm25.index(documents, show_progress=False)
+    lexicon = _Lexicon([set(terms) for terms in documents])
     sentences = [_sentences(entry.summary) or [entry.summary] for entry in entries]
     starts = np.cumsum([0] + [len(group) for group in sentences[:-1]]).astype(np.int64)
     flat = [sentence for group in sentences for sentence in group]
     vectors = embedder.embed(flat) if flat else np.zeros((0, embedder.dimension))
     return _Index(
         bm25=bm25,
-        lexicon=_Lexicon([set(terms) for terms in documents]),
+        lexicon=lexicon,
         names=_Names(entries),
         abbreviations=_abbreviations(entries),
+        subjects=_Subjects(_subject_table(), [entry.search_text() for entry in entries], lexicon),
         sentence_starts=starts,
         sentence_vectors=np.asarray(vectors, dtype=np.float32),
     )
@@ -356,8 +448,10 @@ def _load_or_build(entries: Sequence[Entry], embedder: Embedder, cache_dir: Path
     cached: at 100k entries building takes most of a minute, loading under a second)."""
     if cache_dir is None:
         return _build(entries, embedder)
+    # The subject table ships with paperbot: an upgrade that changes it must rebuild the index.
+    subjects = hashlib.sha256(repr(_subject_table()).encode()).hexdigest()
     key = hashlib.sha256(
-        f"{INDEX_VERSION}:{embedder.name}:{catalog_fingerprint(entries)}".encode()
+        f"{INDEX_VERSION}:{embedder.name}:{catalog_fingerprint(entries)}:{subjects}".encode()
     ).hexdigest()[:16]
     path = cache_dir / f"retrieval-{key}.pickle"
     try:
@@ -412,6 +506,16 @@ def _plain_words() -> dict[str, set[frozenset[str]]]:
 
 
 _PLAIN = _plain_words()
+
+
+def _with_field_words(query: str) -> str:
+    """The query with the field's words for its everyday ones appended, for the embedder."""
+    added = [
+        expression
+        for word in WORD.findall(normalise(query))
+        for expression in SYNONYMS.get(word, ())
+    ]
+    return " ".join([query, *dict.fromkeys(added)])
 
 
 def _contains(sequence: Sequence[str], words: Sequence[str]) -> bool:

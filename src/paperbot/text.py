@@ -74,23 +74,55 @@ ABBREVIATIONS = {
 # ("shrink the pictures") meet a catalog written in the field's ("compress the images"). Each
 # line is plain words, then after the colon the field's expressions they may stand for; a
 # multi-word expression must be said whole. Only the plain words are expanded.
-PLAIN_WORDS = """picture photo: image
-    clip footage recording: video
-    lengthy: long
-    sound: audio
-    shrink shrunk squeeze condense: compress
-    drop discard: prune
-    faster quicker speed: accelerate, speedup
-    cheaper cheap costly: efficient, cost
-    settings: hyperparameter
+PLAIN_WORDS = """picture pictures photo photos snapshot: image
+    sight seeing sees eyes eye: visual, vision
+    clip clips footage recording movie movies: video
+    lengthy hour-long: long
+    sound sounds hear hears hearing: audio
+    talk talking speak speaking spoken voice loud: speech
+    shrink shrunk squeeze condense thin: compress
+    drop discard throw trim: prune
+    faster quicker speed fast quickly: accelerate, speedup
+    cheaper cheap costly expensive: efficient, cost
+    settings knobs: hyperparameter
     reply: response
     word words: token
-    remember: memory
+    patch patches piece pieces: token
+    remember remembers: memory
     live: streaming, real-time
-    reuse reused: cache
-    filter filters: convolution
+    reuse reused reusing recompute recomputing: cache
+    filter filters sliding-window: convolution
     query-key: attention
-    denoiser: diffusion"""
+    denoiser: diffusion
+    chat chatbot chatbots assistant assistants: language model, mllm
+    generator generators: generation
+    host hosted hosting deploy deployed deployment backend: serving
+    gpu gpus hardware: resource, parallelism
+    retraining no-retraining: training-free
+    drop-in plug-in add-on: plug-and-play
+    adapter adapters: low-rank, parameter-efficient
+    merge merges merging fuse fuses fusing combine combines: merge
+    look-alike alike duplicate duplicates repeated repetitive repeat: redundant, similar
+    varied variety non-overlapping overlap overlapping: diversity, redundant
+    skim skims skimming glimpse: glance
+    fixate fixates stare staring: gaze
+    branching branches: tree
+    happenings happening: event
+    blank blanking masked masking: mask
+    guess guessing guesses: predict
+    size sizes shape shapes aspect: resolution
+    robot robots: robotic
+    arm arms grasping: manipulation
+    instruction commands: language
+    sample samples held-out: calibration
+    partway midway: layer
+    copy copies copying memorize memorizes: memorization
+    weights parameters: parameter
+    noise noisy: denoising
+    steps rounds: step
+    scratch: training
+    simpler: simple
+    picks picking pick choose chooses choosing select: selection"""
 SYNONYMS = {
     plain: tuple(expression.strip() for expression in field.split(","))
     for line in PLAIN_WORDS.splitlines()
