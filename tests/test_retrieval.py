@@ -30,6 +30,7 @@ def test_determinantal_point_process_finds_cdpruner(retriever):
         ("BTP compression rate", "btp"),
         ("Why Diffusion Models Don't Memorize", "why-diffusion-models-dont-memorize"),
         ("What is the Visual Context Compressor?", "visual-context-compressor"),
+        ("Explain HoliTom's two pruning stages.", "holitom"),
     ],
 )
 def test_a_named_paper_ranks_first(retriever, query, expected):
@@ -89,6 +90,20 @@ def test_a_subject_the_catalog_mentions_is_not_missing(retriever):
     hits = retriever.search("Which papers use sparse attention for video diffusion?", 5)
     assert hits[0].missing == ()
     assert "vsa" in {hit.entry.id for hit in hits if hit.relevant}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        # The token-exit paper says "exit early": a subject said in other word order is there.
+        "Which papers use early exit for visual tokens?",
+        # REPA aligns representations; "alignment" alone is not the safety subject.
+        "How does representation alignment speed up diffusion training?",
+    ],
+)
+def test_a_subject_said_in_other_words_is_not_refused(retriever, query):
+    hits = retriever.search(query, 5)
+    assert hits[0].missing == () and hits[0].relevant
 
 
 def test_a_named_paper_stays_relevant_beside_a_missing_subject(retriever):

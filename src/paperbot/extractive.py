@@ -18,11 +18,9 @@ LIST_QUESTION = re.compile(
     re.IGNORECASE,
 )
 MAX_LIST_ITEMS = 8
-# A paper whose best sentence scores under this share of the best paper's is left out of a
-# direct answer; a list ("which papers…") keeps every relevant paper, each with its evidence,
+# A further paper joins a direct answer only when its best sentence is nearly as good as the
+# best one's. A list ("which papers…") keeps every relevant paper, each with its evidence,
 # since leaving one out is the worse mistake there (measured on the training split).
-MIN_SHARE = 0.6
-# A further paper joins a direct answer only when its best sentence is nearly as good.
 COMPANION_RATIO = 0.6
 SECOND_SENTENCE_RATIO = 0.5
 
@@ -83,8 +81,9 @@ def _direct_picks(picks: list[_Pick]) -> list[_Pick]:
     named = [pick for pick in picks if pick.hit.named]
     if named:
         return named[:3]
+    # The best-ranked paper leads: retrieval weighed all its evidence, not one sentence.
+    # Another joins it only when its best sentence is nearly as good as any.
     best = max(pick.score for pick in picks)
-    picks = [pick for pick in picks if pick.score >= MIN_SHARE * best]
     # When the question's words are found, a companion must share them, not just its topic.
     needs_overlap = picks[0].overlap > 0
     companions = [

@@ -40,7 +40,7 @@ DENSE_WEIGHT = 2.0
 SENTENCE_WEIGHT = 1.0
 NAMED_BOOST = 10.0
 # Bumped whenever _Index changes shape, so that older caches are rebuilt.
-INDEX_VERSION = 3
+INDEX_VERSION = 4
 # How many dense neighbours to ask the store for: all of a catalog of this size.
 DENSE_POOL = 200
 # A hit is relevant (worth answering from) when this mix of its evidence reaches the floor:
@@ -290,8 +290,10 @@ class _Lexicon:
 
 class _Subjects:
     """The field's research subjects, each as the phrases that say it, and which of them the
-    catalog mentions. Phrases are matched word by word (stemmed, within one clause), so
-    "mixture-of-experts" says "mixture of experts" and "quantized" says "quantize"."""
+    catalog mentions. A question says a subject word by word (stemmed, within one clause), so
+    "mixture-of-experts" says "mixture of experts" and "quantized" says "quantize"; the catalog
+    mentions it when one of its sentences has all the subject's words, so that a refusal errs
+    on the side of answering."""
 
     def __init__(
         self, table: Sequence[tuple[str, ...]], texts: Sequence[str], lexicon: _Lexicon
@@ -306,7 +308,7 @@ class _Subjects:
                     continue
                 words = tuple(clauses[0])
                 self.by_first.setdefault(words[0], []).append((subject, words))
-                if subject not in self.mentioned and _said_in_some(phrase, words, texts, lexicon):
+                if subject not in self.mentioned and _said_in_some(phrase, texts, lexicon):
                     self.mentioned.add(subject)
 
     def missing(self, query: str) -> tuple[str, ...]:
@@ -322,19 +324,16 @@ class _Subjects:
         return found
 
 
-def _said_in_some(
-    phrase: str, words: tuple[str, ...], texts: Sequence[str], lexicon: _Lexicon
-) -> bool:
-    """Whether some text says the phrase; only the texts that contain all its terms are read,
-    which keeps this fast at 100k entries."""
-    terms = analyze(phrase)
+def _said_in_some(phrase: str, texts: Sequence[str], lexicon: _Lexicon) -> bool:
+    """Whether one sentence of some text has all the phrase's words, in any order: an entry
+    that says "exit early" mentions early exit. Only the texts that contain all the words are
+    read, which keeps this fast at 100k entries."""
+    terms = set(analyze(phrase))
     if not terms or any(term not in lexicon.postings for term in terms):
         return False
-    width = len(words)
     for row in _intersection([lexicon.postings[term] for term in terms]):
-        for clause in _clause_words(texts[row]):
-            if any(tuple(clause[i : i + width]) == words for i in range(len(clause))):
-                return True
+        if any(terms <= set(analyze(sentence)) for sentence in _sentences(texts[row])):
+            return True
     return False
 
 
@@ -394,8 +393,10 @@ class _Names:
 
 
 def _name_words(text: str) -> tuple[str, ...]:
-    """Words as names use them: "VITA-1.5" and "Don't" stay whole, punctuation around goes."""
-    return tuple(re.findall(r"\w(?:[\w.+'-]*\w)?", normalise(text)))
+    """Words as names use them: "VITA-1.5" and "Don't" stay whole, punctuation around goes,
+    and a possessive is the name ("HoliTom's stages" names HoliTom)."""
+    words = re.findall(r"\w(?:[\w.+'-]*\w)?", normalise(text))
+    return tuple(word.removesuffix("'s") for word in words)
 
 
 @dataclass
