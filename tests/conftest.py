@@ -58,6 +58,12 @@ def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch):
 
 
 @pytest.fixture
+def model_args(server, tmp_path) -> list[str]:
+    """Flags that point paperbot at the loopback server, with a store of the test's own."""
+    return ["--model", "openai/stub", "--api-base", server.api_base, "--store", str(tmp_path / "s")]
+
+
+@pytest.fixture
 def server():
     """An OpenAI-compatible server on loopback whose replies each test scripts."""
     from openai_server import OpenAIServer

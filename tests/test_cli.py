@@ -124,7 +124,16 @@ def test_search_json_ranks_cdpruner_first(run, store_dir):
     assert data["query"] == "determinantal point process"
     assert len(data["hits"]) == 3
     assert data["hits"][0]["id"] == "cdpruner"
-    assert set(data["hits"][0]) == {"id", "name", "score", "rank"}
+    assert set(data["hits"][0]) == {"id", "name", "score", "rank", "relevant"}
+
+
+def test_search_says_which_hits_answers_may_use(run, store_dir):
+    lines = run("search", "--store", store_dir, "How does speculative decoding work?").out
+    lines = lines.splitlines()
+    assert lines[0] == "No entry mentions speculative decoding."
+    assert len(lines) == 6 and all(line.endswith("(not relevant)") for line in lines[1:])
+    relevant = run("search", "--store", store_dir, "determinantal point process").out
+    assert "(not relevant)" not in relevant.splitlines()[0]
 
 
 def test_search_batch_prints_one_json_object_per_line(run, store_dir, tmp_path):

@@ -107,5 +107,5 @@ def test_cli_reports_a_bad_config_in_one_line(run, tmp_path):
     assert result.err.strip().splitlines() == [
         f"paperbot: error: {config}:1: unknown key 'colour' (known keys: model, api_base, "
         "api_key, temperature, max_tokens, k, timeout, retries, context_window, prompts_dir, "
-        "store, catalog, chroma_url, log, citations.policy)"
+        "store, catalog, chroma_url, log, rerank, citations.policy)"
     ]

@@ -15,11 +15,6 @@ QUESTION = "How much does CDPruner reduce FLOPs?"
 GOOD = "CDPruner reduces FLOPs by 95% on LLaVA [@cdpruner]."
 
 
-@pytest.fixture
-def model_args(server, tmp_path):
-    return ["--model", "openai/stub", "--api-base", server.api_base, "--store", str(tmp_path / "s")]
-
-
 @pytest.fixture(autouse=True)
 def no_backoff(monkeypatch):
     monkeypatch.setattr(llm, "BACKOFF_SECONDS", 0.0)

@@ -105,6 +105,12 @@ def model_options(command: Callable) -> Callable:
         click.option("--api-base", help="Endpoint of an OpenAI-compatible or Ollama server."),
         click.option("--temperature", type=float, help="Sampling temperature."),
         click.option("--max-tokens", type=int, help="Longest answer in tokens."),
+        click.option(
+            "--rerank/--no-rerank",
+            default=None,
+            help="Let the model reorder the retrieved entries and judge which answer the "
+            "question (one more model call) [env PAPERBOT_RERANK].",
+        ),
     ]
     for option in reversed(options):
         command = option(command)
@@ -393,9 +399,11 @@ def config_path_command():
     help="Read one query per line from FILE ('-' for stdin); print one JSON object per line.",
 )
 @json_option
+@model_options
 @settings_options
 def search(query: str | None, batch, as_json: bool, **flags: Any):
-    """Rank catalog entries for QUERY (dense + lexical, named papers first)."""
+    """Rank catalog entries for QUERY (dense + lexical, named papers first; with --rerank,
+    as the model judges them)."""
     if (query is None) == (batch is None):
         raise click.UsageError("give either a QUERY or --batch FILE")
     workspace = _workspace(flags)
@@ -412,8 +420,12 @@ def search(query: str | None, batch, as_json: bool, **flags: Any):
         return
     if not hits:
         click.echo("No entries match.")
+    elif hits[0].missing:
+        click.echo(f"No entry mentions {', '.join(hits[0].missing)}.")
     for hit in hits:
-        click.echo(f"{hit.rank:>2}. {hit.entry.id:<28} {hit.score:.4f}  {hit.entry.name}")
+        # Answers are written only from relevant hits; say which ones those are.
+        verdict = "" if hit.relevant else "  (not relevant)"
+        click.echo(f"{hit.rank:>2}. {hit.entry.id:<28} {hit.score:.4f}  {hit.entry.name}{verdict}")
 
 
 @cli.command("eval")
@@ -431,10 +443,12 @@ def search(query: str | None, batch, as_json: bool, **flags: Any):
     help="Also answer each question with the extractive answerer and check the answers.",
 )
 @json_option
+@model_options
 @settings_options
 def eval_command(file: Path | None, split: str, answers: bool, as_json: bool, **flags: Any):
     """Score retrieval on a question set (FILE, default: the one shipped): BM25 alone,
-    dense alone and paperbot side by side, per question type."""
+    dense alone and paperbot side by side, per question type; with --rerank, also paperbot
+    reranked by the configured model."""
     from dataclasses import replace
 
     from paperbot import evaluation
@@ -449,7 +463,11 @@ def eval_command(file: Path | None, split: str, answers: bool, as_json: bool, **
     chosen = evaluation.select(questions, split)
     if not chosen:
         raise click.UsageError(f"{path} has no {split} questions")
+    if workspace.settings.rerank and not workspace.settings.uses_model:
+        raise click.UsageError("--rerank needs a model: pass --model or set model in the config")
     compared = evaluation.systems(workspace.entries, workspace.store, workspace.retriever)
+    if workspace.settings.rerank:
+        compared["rerank"] = evaluation.paperbot_system(workspace.search)
     reports = [evaluation.evaluate(name, system, chosen) for name, system in compared.items()]
     checks = []
     if answers:

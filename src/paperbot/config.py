@@ -140,6 +140,12 @@ OPTIONS: dict[str, Option] = {
         _url, lambda: None, "a Chroma server (http://HOST:PORT) to use instead of the local store"
     ),
     "log": Option(_flag, lambda: True, "record every answer in the history database"),
+    "rerank": Option(
+        _flag,
+        lambda: False,
+        "let the model reorder the retrieved entries and judge which answer the question "
+        "(one more model call per question)",
+    ),
     "citations.policy": Option(
         _choice(*POLICIES), lambda: "annotate", "what to do with unsupported sentences"
     ),
@@ -164,6 +170,7 @@ class Settings:
     catalog: Path | None = None
     chroma_url: str | None = None
     log: bool = True
+    rerank: bool = False
     citations_policy: str = "annotate"
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)

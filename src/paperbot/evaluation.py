@@ -19,7 +19,7 @@ from paperbot.text import analyze, normalise
 
 if TYPE_CHECKING:
     from paperbot.answer import Answer
-    from paperbot.retrieval import Retriever
+    from paperbot.retrieval import Hit, Retriever
     from paperbot.store import Store
 
 TYPES = ("named", "paraphrase", "numeric", "multi-paper", "topic", "unanswerable")
@@ -258,7 +258,7 @@ def systems(entries: Sequence[Entry], store: Store, retriever: Retriever) -> dic
     return {
         "bm25": bm25_baseline(entries),
         "dense": dense_baseline(store),
-        "paperbot": paperbot_system(retriever),
+        "paperbot": paperbot_system(retriever.search),
     }
 
 
@@ -299,11 +299,12 @@ def dense_baseline(store: Store) -> System:
     return rank
 
 
-def paperbot_system(retriever: Retriever) -> System:
-    """paperbot's own retrieval; it abstains when no hit is relevant, as the answerers do."""
+def paperbot_system(search: Callable[[str, int], Sequence[Hit]]) -> System:
+    """paperbot's own retrieval (or reranking); it abstains when no hit is relevant, as the
+    answerers do."""
 
     def rank(query: str, k: int) -> Ranking:
-        hits = retriever.search(query, k)
+        hits = search(query, k)
         return Ranking(tuple(hit.entry.id for hit in hits), not any(hit.relevant for hit in hits))
 
     return rank

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # numpy comes with retrieval; `paperbot --help` should not wait for it
     from paperbot.retrieval import Hit
 
-TEMPLATES = ("system", "answer", "source", "condense", "retry")
+TEMPLATES = ("system", "answer", "source", "condense", "retry", "rerank")
 # Counts from an OpenAI tokenizer only approximate other models' tokenizers: keep a margin.
 SAFETY_MARGIN = 0.1
 DEFAULT_CONTEXT_WINDOW = 4096
@@ -169,3 +169,28 @@ def condense_messages(
     conversation = "\n".join(f"Q: {t.question}\nA: {t.answer}" for t in turns)
     content = templates["condense"].safe_substitute(conversation=conversation, question=question)
     return [{"role": "user", "content": content}]
+
+
+def rerank_messages(
+    question: str,
+    hits: Sequence[Hit],
+    templates: dict[str, Template],
+    model: str,
+    context_window: int,
+) -> tuple[list[dict[str, str]], tuple[Hit, ...]]:
+    """Ask the model which retrieved entries answer the question: the messages, and the
+    entries shown (the lowest-ranked are left out until the request fits)."""
+    shown = list(hits)
+    budget = int(context_window * (1 - SAFETY_MARGIN))
+    while True:
+        sources = "\n\n".join(render_source(templates["source"], hit) for hit in shown)
+        content = templates["rerank"].safe_substitute(sources=sources, question=question)
+        tokens = count_tokens(content, model)
+        if tokens <= budget:
+            return [{"role": "user", "content": content}], tuple(shown)
+        if len(shown) <= 1:
+            raise PromptError(
+                f"reranking needs about {tokens} tokens but {model} has room for {budget} "
+                f"(context window {context_window}); set context_window or turn rerank off"
+            )
+        shown.pop()

@@ -77,10 +77,16 @@ class Hit:
     confidence: float = 0.0
     # Subjects of the query that no catalog entry mentions ("speculative decoding").
     missing: tuple[str, ...] = ()
+    # The configured model's verdict when it reranked the hits (None: it did not).
+    judged: bool | None = None
 
     @property
     def relevant(self) -> bool:
-        return self.named or (not self.missing and self.confidence >= MIN_CONFIDENCE)
+        if self.named:
+            return True
+        if self.judged is not None:
+            return self.judged
+        return not self.missing and self.confidence >= MIN_CONFIDENCE
 
     def to_json(self) -> dict:
         return {
@@ -88,6 +94,7 @@ class Hit:
             "name": self.entry.name,
             "score": round(self.score, 4),
             "rank": self.rank,
+            "relevant": self.relevant,
         }
 
 

@@ -68,6 +68,8 @@ class Workspace:
         all count as relevant and all reach the answerer, ranked by the query.
         """
         if only is None:
+            if self.settings.rerank:
+                return self._reranked(query, k or self.settings.k)
             return self.retriever.search(query, k or self.settings.k)
         ranked = [
             hit for hit in self.retriever.search(query, len(self.entries)) if hit.entry.id in only
@@ -75,6 +77,25 @@ class Workspace:
         found = {hit.entry.id for hit in ranked}
         ranked += [Hit(e, 0.0, 0) for e in self.entries if e.id in only and e.id not in found]
         return [replace(hit, rank=rank, named=True) for rank, hit in enumerate(ranked, 1)]
+
+    def _reranked(self, query: str, k: int) -> list[Hit]:
+        """Retrieval's best, reordered and judged by the model; retrieval's own ranking when
+        there is no model to ask or its reply cannot be read."""
+        from paperbot.rerank import POOL, RerankReplyError, rerank
+
+        hits = self.retriever.search(query, max(k, POOL))
+        if not self.settings.uses_model:
+            self._note("rerank is on but no model is configured; using retrieval's ranking")
+            return hits[:k]
+        try:
+            return rerank(query, hits, self.settings)[:k]
+        except RerankReplyError as error:
+            self._note(f"reranking skipped ({error}); using retrieval's ranking")
+            return hits[:k]
+
+    def _note(self, message: str) -> None:
+        if self.notify:
+            self.notify(message)
 
     def ask(
         self,

@@ -262,3 +262,17 @@ async def test_switching_model_takes_effect_for_the_next_question(make_app, serv
         await ask(pilot, "How do CDPruner and HoliTom reduce tokens?")
         assert app.transcript.exchanges[-1].record["model"] == "openai/stub"
         assert len(server.requests) == 1
+
+
+async def test_a_skipped_reranking_is_a_warning_and_the_answer_still_comes(
+    make_app, server, model_flags, notices
+):
+    server.replies.extend([Reply(text="All of them."), Reply(text=GOOD)])
+    app = make_app(**model_flags, rerank=True)
+    async with app.run_test() as pilot:
+        await ask(pilot, "How do CDPruner and HoliTom reduce tokens?")
+        await wait_until(pilot, lambda: notices, "the warning")
+        severity, message = notices[-1]
+        assert severity == "warning" and message.startswith("reranking skipped")
+        assert app.transcript.exchanges[-1].record["answer"] == GOOD
+        assert len(server.requests) == 2

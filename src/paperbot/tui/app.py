@@ -73,6 +73,14 @@ class Loaded(Message):
         self.part, self.state, self.detail = part, state, detail
 
 
+class Notice(Message):
+    """A warning from the pipeline (a lock to wait for, a reranking that was skipped)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.text = text
+
+
 class EarlierQuestions(Message):
     """Earlier questions from the history, for the input's up arrow."""
 
@@ -120,7 +128,9 @@ class PaperbotApp(App[None]):
 
     def __init__(self, settings: Settings, clock: Callable[[], float] = time.monotonic) -> None:
         super().__init__()
-        self.workspace = Workspace(settings, progress=self._index_progress)
+        self.workspace = Workspace(
+            settings, progress=self._index_progress, notify=lambda text: self._post(Notice(text))
+        )
         self.session = Session(History(settings.data_dir / "history.db"), log=settings.log)
         self.clock = clock
         self.job: Job | None = None
@@ -236,6 +246,11 @@ class PaperbotApp(App[None]):
             self._post(Loaded("litellm", "failed", _internal(error)))
         else:
             self._post(Loaded("litellm", "ready", "ready"))
+
+    @on(Notice)
+    def _notice(self, message: Notice) -> None:
+        if self.is_running:
+            self.notify(message.text, severity="warning", markup=False)
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
