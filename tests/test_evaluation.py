@@ -61,6 +61,19 @@ def test_an_answer_must_hold_the_facts_and_cite_every_gold_entry():
     assert evaluation.check_answer(question((), "unanswerable"), refused).correct
 
 
+def test_answer_precision_is_the_share_of_cited_entries_that_are_gold():
+    q = question(("a",), "paraphrase")
+    padded = Answer("?", "A [@a]. C [@c]. D [@d]. E [@e].", ("a", "c", "d", "e"), (), "x", False)
+    checks = [
+        evaluation.check_answer(q, padded),
+        evaluation.check_answer(q, Answer("?", "A [@a].", ("a",), (), "x", False)),
+        evaluation.check_answer(q, Answer("?", "None.", (), (), "x", True)),
+    ]
+    assert [check.precision for check in checks] == [0.25, 1.0, None]
+    # Answers that cite nothing do not count towards precision.
+    assert evaluation.answer_scores(checks)["paraphrase"]["precision"] == 0.625
+
+
 @pytest.mark.parametrize(
     ("line", "message"),
     [

@@ -500,6 +500,7 @@ def eval_command(file: Path | None, split: str, answers: bool, as_json: bool, **
         click.echo("or abstains on an unanswerable question):\n")
         for line in evaluation.format_answers(evaluation.answer_scores(checks)):
             click.echo(line)
+        click.echo("\nprec: share of the cited entries that are gold, over answered questions.")
 
 
 @cli.group(invoke_without_command=True)

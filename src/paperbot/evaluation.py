@@ -204,6 +204,8 @@ class AnswerCheck:
     abstained: bool
     has_facts: bool
     cites_gold: bool
+    # Share of the cited entries that are gold: a list padded with off-topic papers scores low.
+    precision: float | None
 
     @property
     def correct(self) -> bool:
@@ -218,16 +220,19 @@ class AnswerCheck:
             "abstained": self.abstained,
             "has_facts": self.has_facts,
             "cites_gold": self.cites_gold,
+            "precision": _round(self.precision),
         }
 
 
 def check_answer(question: Question, answer: Answer) -> AnswerCheck:
     text = normalise(answer.text)
+    cited = set(answer.citations)
     return AnswerCheck(
         question=question,
         abstained=answer.abstained,
         has_facts=all(normalise(fact) in text for fact in question.facts),
-        cites_gold=set(question.gold) <= set(answer.citations),
+        cites_gold=set(question.gold) <= cited,
+        precision=len(cited & set(question.gold)) / len(cited) if cited else None,
     )
 
 
@@ -240,11 +245,13 @@ def answer_scores(checks: Sequence[AnswerCheck]) -> dict[str, dict]:
         if not group:
             continue
         answerable = [c for c in group if c.question.answerable]
+        precisions = [c.precision for c in answerable if c.precision is not None]
         result[name] = {
             "questions": len(group),
             "correct": _round(_mean(c.correct for c in group)),
             "has_facts": _round(_mean(c.has_facts for c in answerable)) if answerable else None,
             "cites_gold": _round(_mean(c.cites_gold for c in answerable)) if answerable else None,
+            "precision": _round(_mean(precisions)) if precisions else None,
         }
     return result
 
@@ -333,12 +340,13 @@ def format_table(reports: Sequence[Report]) -> list[str]:
 
 
 def format_answers(scores: dict[str, dict]) -> list[str]:
-    lines = [f"{'type':<13}{'n':>4}  {'correct':>7}  {'facts':>5}  {'cited':>5}"]
+    lines = [f"{'type':<13}{'n':>4}  {'correct':>7}  {'facts':>5}  {'cited':>5}  {'prec':>5}"]
     for name, row in scores.items():
         label = "all" if name == "overall" else name
         lines.append(
             f"{label:<13}{row['questions']:>4}  {_cell(row['correct'], 7)}  "
-            f"{_cell(row['has_facts'], 5)}  {_cell(row['cites_gold'], 5)}"
+            f"{_cell(row['has_facts'], 5)}  {_cell(row['cites_gold'], 5)}  "
+            f"{_cell(row['precision'], 5)}"
         )
     return lines
 
