@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from paperbot.extractive import LIST_QUESTION
 from paperbot.text import split_sentences
 
 CITATION = re.compile(r"\[@([a-z0-9][a-z0-9_-]*)\]")
@@ -41,6 +42,20 @@ def test_which_papers_question_gets_one_paper_per_line(run, store_dir, entries):
     assert all(line.startswith("- **") for line in lines)
     assert [CITATION.findall(line) for line in lines] == [[c] for c in data["citations"]]
     assert {"elasticmm", "streamforest", "holitom"} <= set(data["citations"])
+
+
+@pytest.mark.parametrize(
+    ("question", "is_list"),
+    [
+        ("Which papers prune visual tokens?", True),
+        ("Which visual token reduction methods need no retraining?", True),
+        ("What training-free approaches exist for video LLMs?", True),
+        ("Which paper introduces a forest of event memories?", False),
+        ("What does the representation entanglement paper propose?", False),
+    ],
+)
+def test_questions_asking_for_several_papers_get_a_list(question, is_list):
+    assert bool(LIST_QUESTION.match(question)) is is_list
 
 
 def test_answer_sentences_are_quoted_from_the_cited_entries(run, store_dir, entries):

@@ -13,8 +13,8 @@ from paperbot.retrieval import Hit, Retriever
 from paperbot.text import analyze, split_sentences
 
 LIST_QUESTION = re.compile(
-    r"^\s*(?:(?:which|what)\s+(?:\w+\s+){0,2}?(?:papers?|works?|methods?|approaches|models?|"
-    r"entries|studies|systems?)\b|(?:list|name|show|find)\b)",
+    r"^\s*(?:(?:which|what)\s+(?:[\w-]+\s+){0,4}?(?:papers|works|methods|approaches|models|"
+    r"entries|studies|systems)\b|(?:list|name|show|find)\b)",
     re.IGNORECASE,
 )
 MAX_LIST_ITEMS = 8
