@@ -2,7 +2,14 @@ from __future__ import annotations
 
 import pytest
 
-from paperbot.prompting import PromptError, Turn, build, count_tokens, load_templates
+from paperbot.prompting import (
+    PromptError,
+    Turn,
+    build,
+    count_tokens,
+    load_templates,
+    rerank_messages,
+)
 from paperbot.retrieval import Hit
 
 
@@ -69,3 +76,20 @@ def test_a_prompt_that_cannot_fit_raises(hits):
             max_tokens=100,
             templates=load_templates(),
         )
+
+
+def test_rerank_request_drops_the_lowest_ranked_entries_to_fit_with_its_reply(hits):
+    templates = load_templates()
+    messages, shown = rerank_messages(
+        "Which papers prune tokens?", hits[:10], templates, "gpt-4o-mini", 100_000, 256
+    )
+    assert len(shown) == 10 and messages[0]["content"].count("[@") == 10
+    roomy = count_tokens(messages[0]["content"], "gpt-4o-mini")
+    # A window that holds the request but not the reply as well: entries are dropped.
+    window = int((roomy + 100) / 0.9)
+    _, fewer = rerank_messages(
+        "Which papers prune tokens?", hits[:10], templates, "gpt-4o-mini", window, 256
+    )
+    assert 1 <= len(fewer) < 10 and list(fewer) == hits[: len(fewer)]
+    with pytest.raises(PromptError, match="turn rerank off"):
+        rerank_messages("why " * 2000, hits[:1], templates, "gpt-4o-mini", 1000, 256)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from paperbot.rerank import POOL, RerankReplyError, chosen_ids
+from paperbot.rerank import POOL, REPLY_TOKENS, RerankReplyError, chosen_ids
 
 from openai_server import Reply
 
@@ -31,6 +31,7 @@ def test_the_models_choice_comes_first_and_the_rest_is_judged_irrelevant(run, se
     rest = [hit["id"] for hit in plain if hit["id"] not in ("btp", "holitom")]
     assert [hit["id"] for hit in hits[2:]] == rest[:3]
     (request,) = server.requests
+    assert request["body"]["max_tokens"] == REPLY_TOKENS
     prompt = request["body"]["messages"][0]["content"]
     assert prompt.count("[@") == POOL
     assert "[@cdpruner] CDPruner" in prompt and f"Question: {QUERY}" in prompt

@@ -177,11 +177,12 @@ def rerank_messages(
     templates: dict[str, Template],
     model: str,
     context_window: int,
+    reply_tokens: int,
 ) -> tuple[list[dict[str, str]], tuple[Hit, ...]]:
     """Ask the model which retrieved entries answer the question: the messages, and the
-    entries shown (the lowest-ranked are left out until the request fits)."""
+    entries shown (the lowest-ranked are left out until the request and its reply fit)."""
     shown = list(hits)
-    budget = int(context_window * (1 - SAFETY_MARGIN))
+    budget = int(context_window * (1 - SAFETY_MARGIN)) - reply_tokens
     while True:
         sources = "\n\n".join(render_source(templates["source"], hit) for hit in shown)
         content = templates["rerank"].safe_substitute(sources=sources, question=question)
@@ -190,7 +191,7 @@ def rerank_messages(
             return [{"role": "user", "content": content}], tuple(shown)
         if len(shown) <= 1:
             raise PromptError(
-                f"reranking needs about {tokens} tokens but {model} has room for {budget} "
+                f"reranking needs about {tokens} tokens but {model} has room for {max(budget, 0)} "
                 f"(context window {context_window}); set context_window or turn rerank off"
             )
         shown.pop()

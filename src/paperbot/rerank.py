@@ -16,6 +16,7 @@ from paperbot.retrieval import Hit
 # How many retrieved entries the model is shown: enough that one retrieval ranked low can
 # still be brought up, few enough to keep the request short.
 POOL = 10
+REPLY_TOKENS = 256
 JSON_LIST = re.compile(r"\[(?:[^\[\]]|\[@?[\w.+-]+\])*\]", re.DOTALL)
 CITED = re.compile(r"\[@([\w.+-]+)\]")
 
@@ -31,12 +32,15 @@ def rerank(question: str, hits: Sequence[Hit], settings: Settings) -> list[Hit]:
 
     if not hits:
         return []
+    # The reply is a short list of ids: no need to reserve, or pay for, a whole answer.
+    settings = replace(settings, max_tokens=min(settings.max_tokens, REPLY_TOKENS))
     messages, shown = prompting.rerank_messages(
         question,
         hits,
         prompting.load_templates(settings.prompts_dir),
         settings.model,
         llm.context_window(settings),
+        settings.max_tokens,
     )
     completion = llm.complete(settings, messages, stream=False)
     if completion.error:
