@@ -98,6 +98,14 @@ def test_an_in_domain_question_the_catalog_lacks_names_what_is_missing(run, stor
     assert data["answer"] == "The catalog has no entry about speculative decoding."
 
 
+def test_a_named_paper_is_answered_and_the_missing_subject_said_first(run, store_dir):
+    question = "Does CDPruner work with quantized models?"
+    data = json.loads(run("ask", "--json", "--store", store_dir, question).out)
+    assert data["abstained"] is False and data["citations"] == ["cdpruner"]
+    assert data["answer"].startswith("No entry in the catalog mentions quantization.\n\n")
+    assert data["check"]["ok"] is True
+
+
 def test_question_from_stdin(run, store_dir):
     result = run("ask", "--store", store_dir, "-", stdin="What does StreamForest organise?\n")
     assert result.code == 0

@@ -55,6 +55,12 @@ def test_no_stream_sends_one_request_without_streaming(run, server, model_args):
     assert not server.requests[0]["body"].get("stream")
 
 
+def test_a_missing_subject_is_said_before_the_models_answer(run, server, model_args):
+    server.replies.append(Reply(text=GOOD))
+    result = run("ask", *model_args, "Does CDPruner work with quantized models?")
+    assert result.out.startswith(f"No entry in the catalog mentions quantization.\n\n{GOOD}")
+
+
 def test_nothing_relevant_means_no_model_call(run, server, model_args):
     data = json.loads(run("ask", "--json", *model_args, "What is the capital of France?").out)
     assert data["abstained"] and data["citations"] == []

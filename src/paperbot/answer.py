@@ -87,6 +87,13 @@ def abstention(question: str, backend: str, hits: Sequence[Hit] = ()) -> Answer:
     )
 
 
+def missing_note(hits: Sequence[Hit]) -> str:
+    """The paragraph an answer opens with when the question names papers to answer from but
+    also a subject no entry mentions ("Does CDPruner work with quantized models?")."""
+    missing = hits[0].missing if hits else ()
+    return f"No entry in the catalog mentions {_join(missing)}.\n\n" if missing else ""
+
+
 def _join(subjects: Sequence[str]) -> str:
     if len(subjects) == 1:
         return subjects[0]
@@ -126,12 +133,15 @@ def model_answer(
         history=turns,
         templates=prompting.load_templates(settings.prompts_dir),
     )
+    note = missing_note(hits)
+    if note and on_text:
+        on_text(note)
     completion = llm.complete(settings, prompt.messages, on_text=on_text, stream=stream)
     by_id = {hit.entry.id: hit for hit in hits}
     citations = cited_ids(completion.text, [hit.entry for hit in by_id.values()])
     return Answer(
         question=question,
-        text=completion.text.strip(),
+        text=note + completion.text.strip(),
         citations=citations,
         sources=tuple(by_id[entry_id] for entry_id in citations),
         backend=settings.model,

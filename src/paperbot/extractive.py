@@ -8,7 +8,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from paperbot.answer import EXTRACTIVE, Answer, abstention
+from paperbot.answer import EXTRACTIVE, Answer, abstention, missing_note
 from paperbot.retrieval import Hit, Retriever
 from paperbot.text import analyze, split_sentences
 
@@ -70,7 +70,7 @@ def extractive_answer(question: str, hits: Sequence[Hit], retriever: Retriever) 
     sources = tuple(pick.hit for pick in chosen)
     return Answer(
         question=question,
-        text=text,
+        text=missing_note(hits) + text,
         citations=tuple(hit.entry.id for hit in sources),
         sources=sources,
         backend=EXTRACTIVE,
