@@ -106,6 +106,16 @@ def test_a_named_paper_is_answered_and_the_missing_subject_said_first(run, store
     assert data["check"]["ok"] is True
 
 
+def test_a_combination_no_entry_covers_is_named_in_the_refusal(run, store_dir):
+    question = "Is there work on pruning audio tokens in speech models?"
+    data = json.loads(run("ask", "--json", "--store", store_dir, question).out)
+    assert data["abstained"] is True and data["citations"] == []
+    assert data["answer"] == "The catalog has no entry about pruning together with audio."
+    searched = run("search", "--store", store_dir, question).out
+    assert searched.startswith("No entry mentions pruning together with audio.\n")
+    assert searched.count("(not relevant)") == 5
+
+
 def test_question_from_stdin(run, store_dir):
     result = run("ask", "--store", store_dir, "-", stdin="What does StreamForest organise?\n")
     assert result.code == 0

@@ -117,6 +117,54 @@ def test_subject_phrases_do_not_match_across_punctuation(retriever):
     assert not retriever.missing_subjects("Is it speculative, decoding aside?")
 
 
+@pytest.mark.parametrize(
+    ("query", "uncombined"),
+    [
+        # Pruning papers prune image tokens; the audio papers prune nothing.
+        ("Is there work on pruning audio tokens in speech models?", ("pruning", "audio")),
+        # VLA-Cache caches, VSA is video diffusion: neither does both.
+        ("Which technique caches features across denoising steps in video diffusion?",
+         ("caching", "diffusion", "video")),
+    ],
+)  # fmt: skip
+def test_aspects_no_one_entry_combines_make_no_hit_relevant(retriever, query, uncombined):
+    hits = retriever.search(query, 5)
+    assert hits and not any(hit.relevant for hit in hits)
+    assert all(hit.uncombined == uncombined and hit.lacking for hit in hits)
+    assert all(hit.missing == () for hit in hits)
+
+
+def test_an_entry_with_all_the_aspects_asked_for_stays_relevant(retriever):
+    hits = retriever.search("Which papers prune visual tokens in video LLMs?", 5)
+    assert hits[0].entry.id == "holitom"
+    assert hits[0].relevant and hits[0].lacking == () and hits[0].uncombined == ()
+    # CDPruner prunes, but only images: it lacks the video the question asks for.
+    cdpruner = next(hit for hit in hits if hit.entry.id == "cdpruner")
+    assert cdpruner.lacking == ("video and vision-language models",) and not cdpruner.relevant
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Which papers use caching or pruning?",
+        "Compare the caching and pruning approaches.",
+        "Which papers handle audio, video or robotics?",
+    ],
+)
+def test_aspects_listed_with_and_or_or_are_alternatives(retriever, query):
+    hits = retriever.search(query, 5)
+    assert hits[0].uncombined == ()
+    relevant = {hit.entry.id for hit in hits if hit.relevant}
+    assert len(relevant) >= 2
+    assert all(len(hit.lacking) <= 1 for hit in hits)
+
+
+def test_a_named_paper_stays_relevant_beside_an_uncombined_aspect(retriever):
+    hits = retriever.search("Does CDPruner prune audio tokens?", 5)
+    assert hits[0].entry.id == "cdpruner" and hits[0].relevant
+    assert hits[0].uncombined == ("pruning", "audio")
+
+
 def test_a_paraphrase_in_everyday_words_finds_the_paper_and_answers(retriever):
     hits = retriever.search(
         "a model that first skims the whole picture and then stares at the parts that matter", 5

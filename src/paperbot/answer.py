@@ -74,9 +74,8 @@ class Answer:
 
 def abstention(question: str, backend: str, hits: Sequence[Hit] = ()) -> Answer:
     """The refusal to answer from unrelated papers, naming what the catalog lacks when the
-    question asks about a subject no entry mentions."""
-    missing = hits[0].missing if hits else ()
-    topic = _join(missing) if missing else _topic(question)
+    question asks about a subject no entry mentions, or a combination no entry covers."""
+    topic = unmentioned(hits) or _topic(question)
     return Answer(
         question=question,
         text=f"{ABSTENTION_OPENING} {topic}.",
@@ -89,15 +88,31 @@ def abstention(question: str, backend: str, hits: Sequence[Hit] = ()) -> Answer:
 
 def missing_note(hits: Sequence[Hit]) -> str:
     """The paragraph an answer opens with when the question names papers to answer from but
-    also a subject no entry mentions ("Does CDPruner work with quantized models?")."""
-    missing = hits[0].missing if hits else ()
-    return f"No entry in the catalog mentions {_join(missing)}.\n\n" if missing else ""
+    also a subject no entry mentions ("Does CDPruner work with quantized models?") or a
+    combination none covers ("Does CDPruner prune audio tokens?")."""
+    topic = unmentioned(hits)
+    return f"No entry in the catalog mentions {topic}.\n\n" if topic else ""
 
 
-def _join(subjects: Sequence[str]) -> str:
+def unmentioned(hits: Sequence[Hit]) -> str:
+    """What the question asks about that no catalog entry mentions: "speculative decoding",
+    "pruning together with audio"; empty when the catalog has it all."""
+    if not hits:
+        return ""
+    if hits[0].missing:
+        return _join(hits[0].missing, "or")
+    if hits[0].uncombined:
+        *rest, last = hits[0].uncombined
+        if len(rest) == 1:
+            return f"{rest[0]} together with {last}"
+        return f"{_join(hits[0].uncombined, 'and')} together"
+    return ""
+
+
+def _join(subjects: Sequence[str], conjunction: str) -> str:
     if len(subjects) == 1:
         return subjects[0]
-    return f"{', '.join(subjects[:-1])} or {subjects[-1]}"
+    return f"{', '.join(subjects[:-1])} {conjunction} {subjects[-1]}"
 
 
 def _topic(question: str) -> str:

@@ -406,6 +406,8 @@ def search(query: str | None, batch, as_json: bool, **flags: Any):
     as the model judges them)."""
     if (query is None) == (batch is None):
         raise click.UsageError("give either a QUERY or --batch FILE")
+    from paperbot.answer import unmentioned
+
     workspace = _workspace(flags)
     if batch is not None:
         for line in batch:
@@ -420,8 +422,8 @@ def search(query: str | None, batch, as_json: bool, **flags: Any):
         return
     if not hits:
         click.echo("No entries match.")
-    elif hits[0].missing:
-        click.echo(f"No entry mentions {', '.join(hits[0].missing)}.")
+    elif unmentioned(hits):
+        click.echo(f"No entry mentions {unmentioned(hits)}.")
     for hit in hits:
         # Answers are written only from relevant hits; say which ones those are.
         verdict = "" if hit.relevant else "  (not relevant)"

@@ -40,7 +40,7 @@ DENSE_WEIGHT = 2.0
 SENTENCE_WEIGHT = 1.0
 NAMED_BOOST = 10.0
 # Bumped whenever _Index changes shape, so that older caches are rebuilt.
-INDEX_VERSION = 4
+INDEX_VERSION = 5
 # How many dense neighbours to ask the store for: all of a catalog of this size.
 DENSE_POOL = 200
 # A hit is relevant (worth answering from) when this mix of its evidence reaches the floor:
@@ -58,10 +58,18 @@ MIN_CONFIDENCE = 1.0
 # Research subjects (techniques, tasks, topics) that retrieval recognises in a question; one
 # the catalog never mentions makes every unnamed hit irrelevant.
 SUBJECTS_FILE = "field_terms.txt"
+# What a paper works on (a modality such as video or audio, a technique such as caching or
+# pruning): an unnamed hit is relevant only if it mentions every one the question names, so
+# that "pruning audio tokens" is not answered from a paper that prunes image tokens.
+ASPECTS_FILE = "aspects.txt"
+# Words that join aspects into a list of alternatives rather than a combination.
+LIST_WORDS = frozenset({",", "and", "or", "nor", "vs", "versus"})
 
 
 # One idea in a query, as the alternative sets of terms that express it.
 Concept = frozenset[frozenset[str]]
+# What a question asks an entry to be about: alternatives, each a set of aspects (by number).
+Requirement = tuple[frozenset[int], ...]
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,10 @@ class Hit:
     confidence: float = 0.0
     # Subjects of the query that no catalog entry mentions ("speculative decoding").
     missing: tuple[str, ...] = ()
+    # Aspects the query asks for together (pruning, audio) that no one entry mentions all of;
+    # and those this entry never mentions.
+    uncombined: tuple[str, ...] = ()
+    lacking: tuple[str, ...] = ()
     # The configured model's verdict when it reranked the hits (None: it did not).
     judged: bool | None = None
 
@@ -86,7 +98,7 @@ class Hit:
             return True
         if self.judged is not None:
             return self.judged
-        return not self.missing and self.confidence >= MIN_CONFIDENCE
+        return not self.missing and not self.lacking and self.confidence >= MIN_CONFIDENCE
 
     def to_json(self) -> dict:
         return {
@@ -157,6 +169,9 @@ class Retriever:
         fused = evidence.fused()
         confidence = evidence.confidence()
         missing = self.missing_subjects(query)
+        aspects = self._index.aspects
+        required = aspects.requirements(query)
+        uncombined = () if aspects.met_together(required) else tuple(map(aspects.name, required))
         count = min(k, len(self.entries))
         # Only the best k need sorting: at 100k entries a full sort would dominate a query.
         best = np.argpartition(-fused, count - 1)[:count]
@@ -171,6 +186,8 @@ class Retriever:
                 named=bool(evidence.named[i]),
                 confidence=float(confidence[i]),
                 missing=missing,
+                uncombined=uncombined,
+                lacking=tuple(map(aspects.name, aspects.unmet(required, i))),
             )
             for rank, i in enumerate(order, 1)
         ]
@@ -200,7 +217,8 @@ class Retriever:
         A paraphrase in everyday words names no subject, so it is never refused this way; a
         question about "KV cache quantization" is, when no entry says "quantization".
         """
-        return self._index.subjects.missing(query)
+        subjects = self._index.subjects
+        return subjects.labels_of(subjects.said(query) - subjects.mentioned)
 
     def named_in(self, query: str) -> set[str]:
         """Ids of entries that the query names by id, name, title or alias."""
@@ -295,11 +313,11 @@ class _Lexicon:
         return {term: self.idf[term] for term in terms if term in self.idf}
 
 
-class _Subjects:
-    """The field's research subjects, each as the phrases that say it, and which of them the
-    catalog mentions. A question says a subject word by word (stemmed, within one clause), so
-    "mixture-of-experts" says "mixture of experts" and "quantized" says "quantize"; the catalog
-    mentions it when one of its sentences has all the subject's words, so that a refusal errs
+class _Phrasebook:
+    """Research subjects or aspects, each as the phrases that say it, and the entries that
+    mention each. A question says one word by word (stemmed, within one clause), so
+    "mixture-of-experts" says "mixture of experts" and "quantized" says "quantize"; an entry
+    mentions it when one of its sentences has all of a phrase's words, so that a refusal errs
     on the side of answering."""
 
     def __init__(
@@ -307,59 +325,152 @@ class _Subjects:
     ) -> None:
         self.labels = [phrases[0] for phrases in table]
         self.by_first: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
-        self.mentioned: set[int] = set()
-        for subject, phrases in enumerate(table):
+        self.rows: list[np.ndarray] = []
+        for label, phrases in enumerate(table):
+            found: list[np.ndarray] = []
             for phrase in phrases:
                 clauses = _clause_words(phrase)
                 if not clauses:
                     continue
                 words = tuple(clauses[0])
-                self.by_first.setdefault(words[0], []).append((subject, words))
-                if subject not in self.mentioned and _said_in_some(phrase, texts, lexicon):
-                    self.mentioned.add(subject)
+                self.by_first.setdefault(words[0], []).append((label, words))
+                found.append(_rows_saying(phrase, texts, lexicon))
+            rows = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int32)
+            self.rows.append(rows.astype(np.int32))
+        self.mentioned = {label for label, rows in enumerate(self.rows) if len(rows)}
 
-    def missing(self, query: str) -> tuple[str, ...]:
-        return tuple(self.labels[i] for i in sorted(self._said(query) - self.mentioned))
+    def said(self, text: str) -> frozenset[int]:
+        return frozenset(label for _, _, _, label in self._mentions(_clause_words(text)))
 
-    def _said(self, text: str) -> set[int]:
-        found = set()
-        for clause in _clause_words(text):
-            for start, word in enumerate(clause):
-                for subject, words in self.by_first.get(word, ()):
-                    if tuple(clause[start : start + len(words)]) == words:
-                        found.add(subject)
-        return found
+    def requirements(self, text: str) -> list[Requirement]:
+        """What an entry must mention to answer ``text``: every requirement, each met by any
+        one of its alternatives, each alternative a set of aspects said in the same words
+        ("video LLMs" is video and a vision-language model). Aspects said one after another
+        with only "and", "or" or commas between them are alternatives ("caching or pruning",
+        "video and audio papers"); otherwise each must be met ("pruning audio tokens")."""
+        words = _list_words(text)
+        slots: list[tuple[int, int, int, set[int]]] = []
+        for clause, start, end, label in self._mentions(words):
+            if slots and slots[-1][0] == clause and start < slots[-1][2]:
+                last = slots[-1]
+                slots[-1] = (clause, last[1], max(end, last[2]), last[3] | {label})
+            else:
+                slots.append((clause, start, end, {label}))
+        groups: list[list[frozenset[int]]] = []
+        for i, (clause, start, _, labels) in enumerate(slots):
+            previous = slots[i - 1] if i else None
+            between = words[clause][previous[2] : start] if previous else []
+            listed = previous and previous[0] == clause and between
+            if listed and set(between) <= LIST_WORDS:
+                groups[-1].append(frozenset(labels))
+            else:
+                groups.append([frozenset(labels)])
+        # An alternative that asks for more than another in its group adds nothing to it.
+        requirements = [
+            tuple(dict.fromkeys(a for a in group if not any(b < a for b in group)))
+            for group in groups
+        ]
+        return list(dict.fromkeys(requirements))
 
+    def unmet(self, requirements: Sequence[Requirement], row: int) -> list[Requirement]:
+        """The requirements the entry at ``row`` meets no alternative of."""
+        return [
+            requirement
+            for requirement in requirements
+            if not any(all(_has(self.rows[i], row) for i in way) for way in requirement)
+        ]
 
-def _said_in_some(phrase: str, texts: Sequence[str], lexicon: _Lexicon) -> bool:
-    """Whether one sentence of some text has all the phrase's words, in any order: an entry
-    that says "exit early" mentions early exit. Only the texts that contain all the words are
-    read, which keeps this fast at 100k entries."""
-    terms = set(analyze(phrase))
-    if not terms or any(term not in lexicon.postings for term in terms):
-        return False
-    for row in _intersection([lexicon.postings[term] for term in terms]):
-        if any(terms <= set(analyze(sentence)) for sentence in _sentences(texts[row])):
+    def met_together(self, requirements: Sequence[Requirement]) -> bool:
+        """Whether some entry meets all the requirements at once."""
+        if not requirements:
             return True
-    return False
+        rows = [
+            np.unique(np.concatenate([_intersection([self.rows[i] for i in way]) for way in r]))
+            for r in requirements
+        ]
+        return len(_intersection(rows)) > 0
+
+    def name(self, requirement: Requirement) -> str:
+        return " or ".join(" and ".join(self.labels[i] for i in sorted(way)) for way in requirement)
+
+    def labels_of(self, labels: frozenset[int]) -> tuple[str, ...]:
+        return tuple(self.labels[label] for label in sorted(labels))
+
+    def _mentions(self, clauses: list[list[str]]) -> list[tuple[int, int, int, int]]:
+        """(clause, first word, past the last word, label) of each phrase said, in order."""
+        found = []
+        for number, clause in enumerate(clauses):
+            for start, word in enumerate(clause):
+                for label, words in self.by_first.get(word, ()):
+                    if tuple(clause[start : start + len(words)]) == words:
+                        found.append((number, start, start + len(words), label))
+        return sorted(set(found))
+
+
+def _has(rows: np.ndarray, row: int) -> bool:
+    at = int(np.searchsorted(rows, row))
+    return at < len(rows) and rows[at] == row
+
+
+def _rows_saying(phrase: str, texts: Sequence[str], lexicon: _Lexicon) -> np.ndarray:
+    """The texts with one sentence that has all the phrase's words, in any order: an entry
+    that says "exit early" mentions early exit. Only the texts that contain all the words are
+    read, which keeps this fast at 100k entries. A hyphenated word counts by its parts, so
+    that "vision-language-action" mentions vision-language."""
+    terms = set(analyze(phrase.replace("-", " ")))
+    if not terms or any(term not in lexicon.postings for term in terms):
+        return np.zeros(0, dtype=np.int32)
+    rows = _intersection([lexicon.postings[term] for term in terms])
+    if len(terms) == 1:
+        return rows
+    return np.array(
+        [
+            row
+            for row in rows
+            if any(terms <= set(analyze(sentence)) for sentence in _sentences(texts[row]))
+        ],
+        dtype=np.int32,
+    )
 
 
 def _clause_words(text: str) -> list[list[str]]:
     """Stemmed words of each clause, stopwords kept and hyphenated words split, so that phrases
     match across spelling variants but not across punctuation ("text, music")."""
-    clauses = re.split(r"[,;:.!?()\[\]\"]+(?:\s|$)|\s[-–—]\s", normalise(text))
+    clauses = []
+    for words in _list_words(text):
+        clause: list[str] = []
+        for word in [*words, ","]:
+            if word != ",":
+                clause.append(word)
+            elif clause:
+                clauses.append(clause)
+                clause = []
+    return clauses
+
+
+def _list_words(text: str) -> list[list[str]]:
+    """Like ``_clause_words``, but a comma stays a word of its own instead of ending the
+    clause, so that a list ("caching, pruning or merging") reads as one."""
+    pieces = re.split(r"[;:.!?()\[\]\"]+(?:\s|$)|\s[-–—]\s", normalise(text))
     found = []
-    for clause in clauses:
-        words = [root(part) for word in WORD.findall(clause) for part in word.split("-") if part]
+    for piece in pieces:
+        words: list[str] = []
+        for token in re.findall(rf"{WORD.pattern}|,(?=\s|$)", piece):
+            if token != ",":
+                words += [root(part) for part in token.split("-") if part]
+            elif words and words[-1] != ",":
+                words.append(",")
+        while words and words[-1] == ",":
+            words.pop()
         if words:
             found.append(words)
     return found
 
 
-def _subject_table() -> list[tuple[str, ...]]:
+def _phrase_table(name: str) -> list[tuple[str, ...]]:
     from importlib.resources import files
 
-    text = (files("paperbot") / SUBJECTS_FILE).read_text(encoding="utf-8")
+    text = (files("paperbot") / name).read_text(encoding="utf-8")
     return [
         tuple(phrase.strip() for phrase in line.split("|") if phrase.strip())
         for line in text.splitlines()
@@ -414,7 +525,8 @@ class _Index:
     lexicon: _Lexicon
     names: _Names
     abbreviations: dict[str, tuple[list[str], frozenset[str]]]
-    subjects: _Subjects
+    subjects: _Phrasebook
+    aspects: _Phrasebook
     sentence_starts: np.ndarray  # where each entry's sentences begin in sentence_vectors
     sentence_vectors: np.ndarray
 
@@ -432,7 +544,8 @@ def _build(entries: Sequence[Entry], embedder: Embedder) -> _Index:
     import bm25s
 
     logging.getLogger("bm25s").setLevel(logging.WARNING)
-    documents = [analyze(entry.search_text()) for entry in entries]
+    texts = [entry.search_text() for entry in entries]
+    documents = [analyze(text) for text in texts]
     bm25 = bm25s.BM25()
     bm25.index(documents, show_progress=False)
     lexicon = _Lexicon([set(terms) for terms in documents])
@@ -445,7 +558,8 @@ def _build(entries: Sequence[Entry], embedder: Embedder) -> _Index:
         lexicon=lexicon,
         names=_Names(entries),
         abbreviations=_abbreviations(entries),
-        subjects=_Subjects(_subject_table(), [entry.search_text() for entry in entries], lexicon),
+        subjects=_Phrasebook(_phrase_table(SUBJECTS_FILE), texts, lexicon),
+        aspects=_Phrasebook(_phrase_table(ASPECTS_FILE), texts, lexicon),
         sentence_starts=starts,
         sentence_vectors=np.asarray(vectors, dtype=np.float32),
     )
@@ -456,10 +570,11 @@ def _load_or_build(entries: Sequence[Entry], embedder: Embedder, cache_dir: Path
     cached: at 100k entries building takes most of a minute, loading under a second)."""
     if cache_dir is None:
         return _build(entries, embedder)
-    # The subject table ships with paperbot: an upgrade that changes it must rebuild the index.
-    subjects = hashlib.sha256(repr(_subject_table()).encode()).hexdigest()
+    # The phrase tables ship with paperbot: an upgrade that changes them must rebuild the index.
+    tables = [_phrase_table(SUBJECTS_FILE), _phrase_table(ASPECTS_FILE)]
+    phrases = hashlib.sha256(repr(tables).encode()).hexdigest()
     key = hashlib.sha256(
-        f"{INDEX_VERSION}:{embedder.name}:{catalog_fingerprint(entries)}:{subjects}".encode()
+        f"{INDEX_VERSION}:{embedder.name}:{catalog_fingerprint(entries)}:{phrases}".encode()
     ).hexdigest()[:16]
     path = cache_dir / f"retrieval-{key}.pickle"
     try:
