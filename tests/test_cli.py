@@ -116,6 +116,19 @@ def test_a_combination_no_entry_covers_is_named_in_the_refusal(run, store_dir):
     assert searched.count("(not relevant)") == 5
 
 
+def test_a_refusal_names_the_closest_entry_and_what_it_lacks(run, store_dir):
+    question = (
+        "Is there a vision-language assistant that answers questions about images by "
+        "iteratively unmasking its reply in parallel rather than writing it left to right?"
+    )
+    data = json.loads(run("ask", "--json", "--store", store_dir, question).out)
+    assert data["abstained"] is True and data["citations"] == []
+    assert data["answer"] == (
+        "The catalog has no entry about that. "
+        "The closest, LLaDA, does not mention vision-language models."
+    )
+
+
 def test_question_from_stdin(run, store_dir):
     result = run("ask", "--store", store_dir, "-", stdin="What does StreamForest organise?\n")
     assert result.code == 0

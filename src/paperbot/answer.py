@@ -16,7 +16,9 @@ EXTRACTIVE = "extractive"
 ABSTENTION_OPENING = "The catalog has no entry about"
 QUESTION_OPENER = re.compile(
     r"^\s*(?:(?:what|who|which|how|why|when|where)\s+(?:is|are|was|were|does|do|did)?\s*|"
-    r"tell me about\s+|(?:is|are|does|do|can)\s+(?:there\s+)?(?:a\s+|any\s+)?)",
+    r"tell me about\s+|(?:has|have)\s+(?:anyone|anybody|someone|people|researchers)\s+|"
+    r"(?:(?:is|are|does|do|can)\s+(?:there\s+)?)?(?:a\s+|any\s+)?"
+    r"(?:(?:work|research|papers?|entries|studies)\s+(?:on|about|that)\s+)?)",
     re.IGNORECASE,
 )
 
@@ -74,11 +76,14 @@ class Answer:
 
 def abstention(question: str, backend: str, hits: Sequence[Hit] = ()) -> Answer:
     """The refusal to answer from unrelated papers, naming what the catalog lacks when the
-    question asks about a subject no entry mentions, or a combination no entry covers."""
-    topic = unmentioned(hits) or _topic(question)
+    question asks about a subject no entry mentions or a combination no entry covers, and the
+    entry that came closest when one did."""
+    closest = closest_note(hits)
+    topic = unmentioned(hits) or ("that" if closest else _topic(question))
+    text = " ".join(filter(None, [f"{ABSTENTION_OPENING} {topic}.", closest]))
     return Answer(
         question=question,
-        text=f"{ABSTENTION_OPENING} {topic}.",
+        text=text,
         citations=(),
         sources=(),
         backend=backend,
@@ -107,6 +112,14 @@ def unmentioned(hits: Sequence[Hit]) -> str:
             return f"{rest[0]} together with {last}"
         return f"{_join(hits[0].uncombined, 'and')} together"
     return ""
+
+
+def closest_note(hits: Sequence[Hit]) -> str:
+    """Which entry came closest to the question but lacks what it asks for, if one did."""
+    closest = next((hit for hit in hits if hits[0].closest == hit.entry.id), None)
+    if closest is None:
+        return ""
+    return f"The closest, {closest.entry.name}, does not mention {_join(closest.lacking, 'or')}."
 
 
 def _join(subjects: Sequence[str], conjunction: str) -> str:

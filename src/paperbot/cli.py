@@ -406,7 +406,7 @@ def search(query: str | None, batch, as_json: bool, **flags: Any):
     as the model judges them)."""
     if (query is None) == (batch is None):
         raise click.UsageError("give either a QUERY or --batch FILE")
-    from paperbot.answer import unmentioned
+    from paperbot.answer import closest_note, unmentioned
 
     workspace = _workspace(flags)
     if batch is not None:
@@ -424,6 +424,8 @@ def search(query: str | None, batch, as_json: bool, **flags: Any):
         click.echo("No entries match.")
     elif unmentioned(hits):
         click.echo(f"No entry mentions {unmentioned(hits)}.")
+    elif closest_note(hits):
+        click.echo(closest_note(hits))
     for hit in hits:
         # Answers are written only from relevant hits; say which ones those are.
         verdict = "" if hit.relevant else "  (not relevant)"

@@ -62,8 +62,19 @@ SUBJECTS_FILE = "field_terms.txt"
 # pruning): an unnamed hit is relevant only if it mentions every one the question names, so
 # that "pruning audio tokens" is not answered from a paper that prunes image tokens.
 ASPECTS_FILE = "aspects.txt"
+# When the entry that matches a question best lacks an aspect it asks for ("a video
+# generator at any resolution": NiT, images only) and the entries that have the aspect match
+# worse by more than this much confidence, the question asks for that entry's idea in a
+# setting no entry covers, and is refused. Set on the training split, midway between the
+# widest gap of an answerable question and the narrowest it closed.
+DOMINANCE_MARGIN = 0.2
 # Words that join aspects into a list of alternatives rather than a combination.
 LIST_WORDS = frozenset({",", "and", "or", "nor", "vs", "versus"})
+# Words that introduce an example rather than a requirement.
+EXAMPLE_MARKERS = tuple(
+    tuple(map(root, marker.split()))
+    for marker in ("such as", "e.g", "like", "including", "for example", "for instance")
+)
 
 
 # One idea in a query, as the alternative sets of terms that express it.
@@ -89,6 +100,9 @@ class Hit:
     # and those this entry never mentions.
     uncombined: tuple[str, ...] = ()
     lacking: tuple[str, ...] = ()
+    # The entry that matches the question clearly best but lacks an aspect it asks for; the
+    # entries that have the aspects are then no answer either (see DOMINANCE_MARGIN).
+    closest: str = ""
     # The configured model's verdict when it reranked the hits (None: it did not).
     judged: bool | None = None
 
@@ -98,7 +112,9 @@ class Hit:
             return True
         if self.judged is not None:
             return self.judged
-        return not self.missing and not self.lacking and self.confidence >= MIN_CONFIDENCE
+        if self.missing or self.lacking or self.closest:
+            return False
+        return self.confidence >= MIN_CONFIDENCE
 
     def to_json(self) -> dict:
         return {
@@ -176,6 +192,8 @@ class Retriever:
         # Only the best k need sorting: at 100k entries a full sort would dominate a query.
         best = np.argpartition(-fused, count - 1)[:count]
         order = sorted(best, key=lambda i: (-fused[i], self.entries[i].id))
+        lacking = {i: aspects.lacked(required, i) for i in order}
+        closest = _closest_lacking(order, lacking, confidence, evidence.named)
         return [
             Hit(
                 entry=self.entries[i],
@@ -187,7 +205,8 @@ class Retriever:
                 confidence=float(confidence[i]),
                 missing=missing,
                 uncombined=uncombined,
-                lacking=tuple(map(aspects.name, aspects.unmet(required, i))),
+                lacking=lacking[i],
+                closest="" if closest is None else self.entries[closest].id,
             )
             for rank, i in enumerate(order, 1)
         ]
@@ -347,7 +366,9 @@ class _Phrasebook:
         one of its alternatives, each alternative a set of aspects said in the same words
         ("video LLMs" is video and a vision-language model). Aspects said one after another
         with only "and", "or" or commas between them are alternatives ("caching or pruning",
-        "video and audio papers"); otherwise each must be met ("pruning audio tokens")."""
+        "video and audio papers"); otherwise each must be met ("pruning audio tokens"). An
+        aspect offered as an example or beside an alternative in other words ("such as long
+        videos", "long videos or long contexts") is no requirement."""
         words = _list_words(text)
         slots: list[tuple[int, int, int, set[int]]] = []
         for clause, start, end, label in self._mentions(words):
@@ -356,29 +377,35 @@ class _Phrasebook:
                 slots[-1] = (clause, last[1], max(end, last[2]), last[3] | {label})
             else:
                 slots.append((clause, start, end, {label}))
-        groups: list[list[frozenset[int]]] = []
-        for i, (clause, start, _, labels) in enumerate(slots):
-            previous = slots[i - 1] if i else None
-            between = words[clause][previous[2] : start] if previous else []
-            listed = previous and previous[0] == clause and between
-            if listed and set(between) <= LIST_WORDS:
-                groups[-1].append(frozenset(labels))
+        groups: list[tuple[int, int, int, list[frozenset[int]]]] = []
+        for clause, start, end, labels in slots:
+            last = groups[-1] if groups else None
+            between = words[clause][last[2] : start] if last and last[0] == clause else []
+            if between and set(between) <= LIST_WORDS:
+                groups[-1] = (clause, last[1], end, [*last[3], frozenset(labels)])
             else:
-                groups.append([frozenset(labels)])
-        # An alternative that asks for more than another in its group adds nothing to it.
+                groups.append((clause, start, end, [frozenset(labels)]))
         requirements = [
-            tuple(dict.fromkeys(a for a in group if not any(b < a for b in group)))
-            for group in groups
+            # An alternative that asks for more than another in its group adds nothing to it.
+            tuple(dict.fromkeys(a for a in ways if not any(b < a for b in ways)))
+            for clause, start, end, ways in groups
+            if not _offered(words[clause], start, end)
         ]
         return list(dict.fromkeys(requirements))
 
-    def unmet(self, requirements: Sequence[Requirement], row: int) -> list[Requirement]:
-        """The requirements the entry at ``row`` meets no alternative of."""
-        return [
-            requirement
-            for requirement in requirements
-            if not any(all(_has(self.rows[i], row) for i in way) for way in requirement)
-        ]
+    def lacked(self, requirements: Sequence[Requirement], row: int) -> tuple[str, ...]:
+        """What the entry at ``row`` lacks of the requirements: the aspects it never mentions
+        of a requirement without alternatives, else the requirement it meets no way of."""
+        lacked = []
+        for requirement in requirements:
+            if any(all(_has(self.rows[i], row) for i in way) for way in requirement):
+                continue
+            if len(requirement) == 1:
+                absent = [i for i in sorted(requirement[0]) if not _has(self.rows[i], row)]
+                lacked.append(" and ".join(self.labels[i] for i in absent))
+            else:
+                lacked.append(self.name(requirement))
+        return tuple(lacked)
 
     def met_together(self, requirements: Sequence[Requirement]) -> bool:
         """Whether some entry meets all the requirements at once."""
@@ -405,6 +432,36 @@ class _Phrasebook:
                     if tuple(clause[start : start + len(words)]) == words:
                         found.append((number, start, start + len(words), label))
         return sorted(set(found))
+
+
+def _closest_lacking(
+    order: Sequence[int],
+    lacking: dict[int, tuple[str, ...]],
+    confidence: np.ndarray,
+    named: np.ndarray,
+) -> int | None:
+    """The unnamed hit lacking aspects that outmatches every hit that has them by more than
+    DOMINANCE_MARGIN, if there is one."""
+    unnamed = [i for i in order if not named[i]]
+    lacks = [i for i in unnamed if lacking[i]]
+    meets = [confidence[i] for i in unnamed if not lacking[i]]
+    if not lacks or not meets:
+        return None
+    best = max(lacks, key=lambda i: confidence[i])
+    return best if confidence[best] - max(meets) > DOMINANCE_MARGIN else None
+
+
+def _offered(words: Sequence[str], start: int, end: int) -> bool:
+    """Whether the words from ``start`` to ``end`` are an example ("such as long videos") or
+    one of alternatives ("long videos or long contexts")."""
+    before = tuple(words[max(0, start - 3) : start])
+    if "or" in before[-1:] + tuple(words[end : end + 1]):
+        return True
+    return any(
+        before[i : i + len(marker)] == marker
+        for marker in EXAMPLE_MARKERS
+        for i in range(len(before) - len(marker) + 1)
+    )
 
 
 def _has(rows: np.ndarray, row: int) -> bool:
