@@ -13,6 +13,7 @@ in other words by meaning. Weights and the relevance floor were tuned on the tra
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import pickle
@@ -335,12 +336,18 @@ class _Lexicon:
 class _Phrasebook:
     """Research subjects or aspects, each as the phrases that say it, and the entries that
     mention each. A question says one word by word (stemmed, within one clause), so
-    "mixture-of-experts" says "mixture of experts" and "quantized" says "quantize"; an entry
-    mentions it when one of its sentences has all of a phrase's words, so that a refusal errs
-    on the side of answering."""
+    "mixture-of-experts" says "mixture of experts" and "quantized" says "quantize". An entry
+    mentions it when it has all of a phrase's words; with ``texts``, all in one sentence of
+    the entry's text. With ``first_only``, only the first such entry is kept: enough to know
+    whether the catalog mentions it at all, and fast at 100k entries."""
 
     def __init__(
-        self, table: Sequence[tuple[str, ...]], texts: Sequence[str], lexicon: _Lexicon
+        self,
+        table: Sequence[tuple[str, ...]],
+        lexicon: _Lexicon,
+        *,
+        texts: Sequence[str] | None = None,
+        first_only: bool = False,
     ) -> None:
         self.labels = [phrases[0] for phrases in table]
         self.by_first: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
@@ -353,7 +360,8 @@ class _Phrasebook:
                     continue
                 words = tuple(clauses[0])
                 self.by_first.setdefault(words[0], []).append((label, words))
-                found.append(_rows_saying(phrase, texts, lexicon))
+                if not (first_only and any(len(rows) for rows in found)):
+                    found.append(_rows_saying(phrase, lexicon, texts, first_only))
             rows = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int32)
             self.rows.append(rows.astype(np.int32))
         self.mentioned = {label for label, rows in enumerate(self.rows) if len(rows)}
@@ -469,25 +477,27 @@ def _has(rows: np.ndarray, row: int) -> bool:
     return at < len(rows) and rows[at] == row
 
 
-def _rows_saying(phrase: str, texts: Sequence[str], lexicon: _Lexicon) -> np.ndarray:
-    """The texts with one sentence that has all the phrase's words, in any order: an entry
-    that says "exit early" mentions early exit. Only the texts that contain all the words are
-    read, which keeps this fast at 100k entries. A hyphenated word counts by its parts, so
-    that "vision-language-action" mentions vision-language."""
+def _rows_saying(
+    phrase: str, lexicon: _Lexicon, texts: Sequence[str] | None, first_only: bool
+) -> np.ndarray:
+    """The entries with all the phrase's words, in any order; with ``texts``, all in one
+    sentence, so that an entry that says "exit early" mentions early exit but one that says
+    "early" and, later, "exit" does not. A hyphenated word counts by its parts, so that
+    "vision-language-action" mentions vision-language."""
     terms = set(analyze(phrase.replace("-", " ")))
     if not terms or any(term not in lexicon.postings for term in terms):
         return np.zeros(0, dtype=np.int32)
     rows = _intersection([lexicon.postings[term] for term in terms])
-    if len(terms) == 1:
-        return rows
-    return np.array(
-        [
+    if texts is not None and len(terms) > 1:
+        said = (
             row
             for row in rows
             if any(terms <= set(analyze(sentence)) for sentence in _sentences(texts[row]))
-        ],
-        dtype=np.int32,
-    )
+        )
+        if first_only:
+            return np.fromiter(itertools.islice(said, 1), dtype=np.int32)
+        rows = np.fromiter(said, dtype=np.int32)
+    return rows[:1] if first_only else rows
 
 
 def _clause_words(text: str) -> list[list[str]]:
@@ -615,8 +625,8 @@ def _build(entries: Sequence[Entry], embedder: Embedder) -> _Index:
         lexicon=lexicon,
         names=_Names(entries),
         abbreviations=_abbreviations(entries),
-        subjects=_Phrasebook(_phrase_table(SUBJECTS_FILE), texts, lexicon),
-        aspects=_Phrasebook(_phrase_table(ASPECTS_FILE), texts, lexicon),
+        subjects=_Phrasebook(_phrase_table(SUBJECTS_FILE), lexicon, texts=texts, first_only=True),
+        aspects=_Phrasebook(_phrase_table(ASPECTS_FILE), lexicon),
         sentence_starts=starts,
         sentence_vectors=np.asarray(vectors, dtype=np.float32),
     )
