@@ -134,6 +134,19 @@ def test_aspects_no_one_entry_combines_make_no_hit_relevant(retriever, query, un
     assert all(hit.missing == () for hit in hits)
 
 
+def test_an_aspect_is_mentioned_only_when_one_sentence_says_it(retriever):
+    # MoKA's entry says "consistent improvements" in one sentence and "models" in others: it
+    # does not mention consistency models (a kind of diffusion), so it is no answer about
+    # low-rank tuning of image generators.
+    query = (
+        "Any paper on cheap fine-tuning of image generators with small add-on low-rank matrices?"
+    )
+    hits = retriever.search(query, 5)
+    moka = next(hit for hit in hits if hit.entry.id == "moka")
+    assert moka.lacking == ("diffusion",) and not moka.relevant
+    assert hits[0].uncombined == ("diffusion", "low-rank adaptation")
+
+
 def test_an_entry_with_all_the_aspects_asked_for_stays_relevant(retriever):
     hits = retriever.search("Which papers prune visual tokens in video LLMs?", 5)
     assert hits[0].entry.id == "holitom"

@@ -13,7 +13,6 @@ in other words by meaning. Weights and the relevance floor were tuned on the tra
 from __future__ import annotations
 
 import hashlib
-import itertools
 import logging
 import os
 import pickle
@@ -41,7 +40,7 @@ DENSE_WEIGHT = 2.0
 SENTENCE_WEIGHT = 1.0
 NAMED_BOOST = 10.0
 # Bumped whenever _Index changes shape, so that older caches are rebuilt.
-INDEX_VERSION = 5
+INDEX_VERSION = 6
 # How many dense neighbours to ask the store for: all of a catalog of this size.
 DENSE_POOL = 200
 # A hit is relevant (worth answering from) when this mix of its evidence reaches the floor:
@@ -336,34 +335,38 @@ class _Lexicon:
 class _Phrasebook:
     """Research subjects or aspects, each as the phrases that say it, and the entries that
     mention each. A question says one word by word (stemmed, within one clause), so
-    "mixture-of-experts" says "mixture of experts" and "quantized" says "quantize". An entry
-    mentions it when it has all of a phrase's words; with ``texts``, all in one sentence of
-    the entry's text. With ``first_only``, only the first such entry is kept: enough to know
-    whether the catalog mentions it at all, and fast at 100k entries."""
+    "mixture-of-experts" says "mixture of experts" and "quantized" says "quantize"; an entry
+    mentions it when one of its sentences has all of a phrase's words. With ``first_only``,
+    only the first such entry is kept: enough to know whether the catalog mentions it at
+    all."""
 
     def __init__(
         self,
         table: Sequence[tuple[str, ...]],
+        texts: Sequence[str],
         lexicon: _Lexicon,
-        *,
-        texts: Sequence[str] | None = None,
         first_only: bool = False,
     ) -> None:
         self.labels = [phrases[0] for phrases in table]
         self.by_first: dict[str, list[tuple[int, tuple[str, ...]]]] = {}
         self.rows: list[np.ndarray] = []
+        sentences = _SentenceTerms(
+            texts, {term for row in table for p in row for term in _terms(p)}
+        )
         for label, phrases in enumerate(table):
-            found: list[np.ndarray] = []
             for phrase in phrases:
                 clauses = _clause_words(phrase)
-                if not clauses:
-                    continue
-                words = tuple(clauses[0])
-                self.by_first.setdefault(words[0], []).append((label, words))
-                if not (first_only and any(len(rows) for rows in found)):
-                    found.append(_rows_saying(phrase, lexicon, texts, first_only))
-            rows = np.unique(np.concatenate(found)) if found else np.zeros(0, dtype=np.int32)
-            self.rows.append(rows.astype(np.int32))
+                if clauses:
+                    words = tuple(clauses[0])
+                    self.by_first.setdefault(words[0], []).append((label, words))
+            rows = np.zeros(0, dtype=np.int32)
+            # One-word phrases first: an entry one of them finds need not be read again.
+            for terms in sorted(map(_terms, phrases), key=len):
+                if first_only and len(rows):
+                    break
+                found = _rows_saying(terms, lexicon, sentences, rows, first_only)
+                rows = np.union1d(rows, found).astype(np.int32)
+            self.rows.append(rows[:1] if first_only else rows)
         self.mentioned = {label for label, rows in enumerate(self.rows) if len(rows)}
 
     def said(self, text: str) -> frozenset[int]:
@@ -477,27 +480,52 @@ def _has(rows: np.ndarray, row: int) -> bool:
     return at < len(rows) and rows[at] == row
 
 
-def _rows_saying(
-    phrase: str, lexicon: _Lexicon, texts: Sequence[str] | None, first_only: bool
-) -> np.ndarray:
-    """The entries with all the phrase's words, in any order; with ``texts``, all in one
-    sentence, so that an entry that says "exit early" mentions early exit but one that says
-    "early" and, later, "exit" does not. A hyphenated word counts by its parts, so that
+class _SentenceTerms:
+    """The terms of each entry's sentences, kept only for the terms some phrase uses and read
+    at most once per entry, so that checking a few hundred phrases against 100k entries
+    reads each entry once rather than once per phrase."""
+
+    def __init__(self, texts: Sequence[str], vocabulary: set[str]) -> None:
+        self.texts = texts
+        self.vocabulary = frozenset(vocabulary)
+        self.read: dict[int, list[frozenset[str]]] = {}
+
+    def of(self, row: int) -> list[frozenset[str]]:
+        if row not in self.read:
+            sentences = _sentences(self.texts[row])
+            self.read[row] = [self.vocabulary & set(analyze(s)) for s in sentences]
+        return self.read[row]
+
+
+def _terms(phrase: str) -> frozenset[str]:
+    """A phrase's terms; a hyphenated word counts by its parts, so that an entry that says
     "vision-language-action" mentions vision-language."""
-    terms = set(analyze(phrase.replace("-", " ")))
+    return frozenset(analyze(phrase.replace("-", " ")))
+
+
+def _rows_saying(
+    terms: frozenset[str],
+    lexicon: _Lexicon,
+    sentences: _SentenceTerms,
+    known: np.ndarray,
+    first_only: bool = False,
+) -> np.ndarray:
+    """The entries, besides those ``known`` already, with one sentence that has all the
+    terms in any order (only the first such with ``first_only``): an entry that says "exit
+    early" mentions early exit, one that says "early" and, later, "exit" does not."""
     if not terms or any(term not in lexicon.postings for term in terms):
         return np.zeros(0, dtype=np.int32)
     rows = _intersection([lexicon.postings[term] for term in terms])
-    if texts is not None and len(terms) > 1:
-        said = (
-            row
-            for row in rows
-            if any(terms <= set(analyze(sentence)) for sentence in _sentences(texts[row]))
-        )
-        if first_only:
-            return np.fromiter(itertools.islice(said, 1), dtype=np.int32)
-        rows = np.fromiter(said, dtype=np.int32)
-    return rows[:1] if first_only else rows
+    rows = np.setdiff1d(rows, known, assume_unique=True)
+    if len(terms) == 1:
+        return rows
+    said = []
+    for row in rows:
+        if any(terms <= sentence for sentence in sentences.of(row)):
+            said.append(row)
+            if first_only:
+                break
+    return np.array(said, dtype=np.int32)
 
 
 def _clause_words(text: str) -> list[list[str]]:
@@ -625,8 +653,8 @@ def _build(entries: Sequence[Entry], embedder: Embedder) -> _Index:
         lexicon=lexicon,
         names=_Names(entries),
         abbreviations=_abbreviations(entries),
-        subjects=_Phrasebook(_phrase_table(SUBJECTS_FILE), lexicon, texts=texts, first_only=True),
-        aspects=_Phrasebook(_phrase_table(ASPECTS_FILE), lexicon),
+        subjects=_Phrasebook(_phrase_table(SUBJECTS_FILE), texts, lexicon, first_only=True),
+        aspects=_Phrasebook(_phrase_table(ASPECTS_FILE), texts, lexicon),
         sentence_starts=starts,
         sentence_vectors=np.asarray(vectors, dtype=np.float32),
     )
