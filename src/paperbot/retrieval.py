@@ -39,7 +39,7 @@ COVERAGE_WEIGHT = 1.5
 DENSE_WEIGHT = 2.0
 SENTENCE_WEIGHT = 1.0
 NAMED_BOOST = 10.0
-# Bumped whenever _Index changes shape, so that older caches are rebuilt.
+# Bumped whenever _Index changes shape or how it is built, so that older caches are rebuilt.
 INDEX_VERSION = 6
 # How many dense neighbours to ask the store for: all of a catalog of this size.
 DENSE_POOL = 200
