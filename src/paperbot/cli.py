@@ -420,12 +420,13 @@ def search(query: str | None, batch, as_json: bool, **flags: Any):
     if as_json:
         _print_json({"query": query, "hits": [hit.to_json() for hit in hits]})
         return
+    lacked = unmentioned(hits)
     if not hits:
         click.echo("No entries match.")
-    elif unmentioned(hits):
-        click.echo(f"No entry mentions {unmentioned(hits)}.")
-    elif closest_note(hits):
-        click.echo(closest_note(hits))
+    elif lacked:
+        click.echo(f"No entry mentions {lacked}.")
+    elif note := closest_note(hits):
+        click.echo(note)
     for hit in hits:
         # Answers are written only from relevant hits; say which ones those are.
         verdict = "" if hit.relevant else "  (not relevant)"
