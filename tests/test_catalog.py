@@ -40,6 +40,13 @@ def test_name_falls_back_to_title_then_short_name_then_label(entries):
     assert by_id["btp"].aliases == ("BTP",)
 
 
+def test_an_acronym_given_beside_a_name_becomes_an_alias_without_changing_the_id(entries):
+    by_id = {entry.id: entry for entry in entries}
+    mup = by_id["maximal-update-parametrization"]
+    assert "Maximal Update Parametrization (μP)" in mup.summary
+    assert mup.aliases == ("μP",)
+
+
 def test_title_markers_become_tags(entries):
     best = next(entry for entry in entries if "best-paper" in entry.tags)
     assert best.title.startswith("Why Diffusion Models Don")

@@ -210,6 +210,17 @@ def test_a_named_paper_stays_relevant_beside_an_uncombined_aspect(retriever):
     assert hits[0].uncombined == ("pruning", "audio")
 
 
+def test_a_paper_s_name_asks_for_none_of_the_aspects_in_it(retriever):
+    # "VLA-Cache" names a paper; the question does not ask the other paper for caching.
+    hits = retriever.search("Do VLA-Cache and the dynamic visual token exit paper differ?", 5)
+    exit_paper = next(hit for hit in hits if hit.entry.id == "dynamic-visual-token-exit")
+    assert exit_paper.lacking == () and exit_paper.relevant
+    # Said as a word, the same aspect is still asked for.
+    hits = retriever.search("Does the dynamic visual token exit paper use a cache?", 5)
+    exit_paper = next(hit for hit in hits if hit.entry.id == "dynamic-visual-token-exit")
+    assert exit_paper.lacking == ("caching",)
+
+
 def test_a_paraphrase_in_everyday_words_finds_the_paper_and_answers(retriever):
     hits = retriever.search(
         "a model that first skims the whole picture and then stares at the parts that matter", 5

@@ -303,10 +303,12 @@ def _build_entry(raw: _RawEntry, source: str) -> Entry:
         # "Introduces a Visual Context Compressor": capitalised in the text, so it is the
         # method's own name even though no sentence opens with it.
         short_name = label
+    key_source = _acronym_key(short_name, alias) or _title_key_source(title) or label
+    # Found after the key is chosen, so that an entry's id never changes because of it.
+    alias = alias or _acronym_beside(short_name, summary)
     aliases = tuple(
         dict.fromkeys(a for a in (short_name, alias) if a and a.lower() != label.lower())
     )
-    key_source = _acronym_key(short_name, alias) or _title_key_source(title) or label
     return Entry(
         id=_slug(key_source) or "entry",
         name=label,
@@ -376,6 +378,14 @@ def _short_name(summary: str) -> tuple[str | None, str | None]:
         if clause.group("name").lower() not in GENERIC_ACRONYMS:
             return clause.group("name"), None
     return None, None
+
+
+def _acronym_beside(name: str | None, summary: str) -> str | None:
+    """The acronym the summary gives the name: "applies Maximal Update Parametrization (μP)"."""
+    if not name:
+        return None
+    beside = re.search(re.escape(name) + r"\s*\(([^()\s]{1,12})\)", summary)
+    return beside.group(1) if beside else None
 
 
 def _descriptive_label(summary: str) -> str:

@@ -40,7 +40,7 @@ DENSE_WEIGHT = 2.0
 SENTENCE_WEIGHT = 1.0
 NAMED_BOOST = 10.0
 # Bumped whenever _Index changes shape or how it is built, so that older caches are rebuilt.
-INDEX_VERSION = 6
+INDEX_VERSION = 7
 # How many dense neighbours to ask the store for: all of a catalog of this size.
 DENSE_POOL = 200
 # A hit is relevant (worth answering from) when this mix of its evidence reaches the floor:
@@ -184,9 +184,10 @@ class Retriever:
         evidence = self._evidence(query)
         fused = evidence.fused()
         confidence = evidence.confidence()
-        missing = self.missing_subjects(query)
+        unnamed = self._index.names.blanked(query)
+        missing = self.missing_subjects(unnamed)
         aspects = self._index.aspects
-        required = aspects.requirements(query)
+        required = aspects.requirements(unnamed)
         uncombined = () if aspects.met_together(required) else tuple(map(aspects.name, required))
         count = min(k, len(self.entries))
         # Only the best k need sorting: at 100k entries a full sort would dominate a query.
@@ -597,19 +598,40 @@ class _Names:
         self.longest = max((len(words) for words in self.table), default=0)
 
     def find(self, query: str) -> set[str]:
-        words = _name_words(query)
-        found: set[str] = set()
+        return {entry_id for _, _, ids in self._mentions(normalise(query)) for entry_id in ids}
+
+    def blanked(self, query: str) -> str:
+        """The query with the names in it blanked out: "VLA-Cache" names a paper, it does not
+        ask for caching."""
+        text = normalise(query)
+        for start, end, _ in self._mentions(text):
+            text = text[:start] + " " * (end - start) + text[end:]
+        return text
+
+    def _mentions(self, text: str) -> list[tuple[int, int, set[str]]]:
+        """Where the text names papers: character spans and the ids each names."""
+        matches = list(NAME_WORD.finditer(text))
+        words = tuple(_name_word(match) for match in matches)
+        found = []
         for start in range(len(words)):
             for end in range(start + 1, min(len(words), start + self.longest) + 1):
-                found |= self.table.get(words[start:end], set())
+                ids = self.table.get(words[start:end])
+                if ids:
+                    found.append((matches[start].start(), matches[end - 1].end(), ids))
         return found
 
 
+# Words as names use them: "VITA-1.5" and "Don't" stay whole, punctuation around goes.
+NAME_WORD = re.compile(r"\w(?:[\w.+'-]*\w)?")
+
+
+def _name_word(match: re.Match[str]) -> str:
+    # A possessive is the name ("HoliTom's stages" names HoliTom).
+    return match.group(0).removesuffix("'s")
+
+
 def _name_words(text: str) -> tuple[str, ...]:
-    """Words as names use them: "VITA-1.5" and "Don't" stay whole, punctuation around goes,
-    and a possessive is the name ("HoliTom's stages" names HoliTom)."""
-    words = re.findall(r"\w(?:[\w.+'-]*\w)?", normalise(text))
-    return tuple(word.removesuffix("'s") for word in words)
+    return tuple(map(_name_word, NAME_WORD.finditer(normalise(text))))
 
 
 @dataclass
