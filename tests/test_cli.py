@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from paperbot.extractive import LIST_QUESTION
+from paperbot.answer import asks_for_list
 from paperbot.text import split_sentences
 
 CITATION = re.compile(r"\[@([a-z0-9][a-z0-9_-]*)\]")
@@ -50,12 +50,47 @@ def test_which_papers_question_gets_one_paper_per_line(run, store_dir, entries):
         ("Which papers prune visual tokens?", True),
         ("Which visual token reduction methods need no retraining?", True),
         ("What training-free approaches exist for video LLMs?", True),
+        ("I'm looking for every paper that prunes visual tokens.", True),
+        ("Papers about long videos?", True),
+        ("Any work on audio?", True),
+        ("What has been done on caching during inference?", True),
         ("Which paper introduces a forest of event memories?", False),
         ("What does the representation entanglement paper propose?", False),
+        ("Which paper squeezes video chat models by merging frame tokens?", False),
     ],
 )
 def test_questions_asking_for_several_papers_get_a_list(question, is_list):
-    assert bool(LIST_QUESTION.match(question)) is is_list
+    assert asks_for_list(question) is is_list
+
+
+def test_a_list_reaches_past_the_entries_retrieved_per_question(run, store_dir, entries):
+    question = "Which papers are about diffusion models?"
+    data = json.loads(run("ask", "--json", "--store", store_dir, "-k", "5", question).out)
+    assert len(data["citations"]) > 5
+    assert {"llada", "dico", "grafting", "nit", "consistency-models"} & set(data["citations"])
+    assert not {"cdpruner", "elasticmm", "vla-cache"} & set(data["citations"])
+
+
+@pytest.mark.parametrize(
+    ("question", "papers"),
+    [
+        (
+            "Compare the memorization paper with the representation entanglement paper.",
+            {"why-diffusion-models-dont-memorize", "representation-entanglement-for-generation"},
+        ),
+        (
+            "Do VLA-Cache and the dynamic visual token exit paper both skip visual tokens?",
+            {"vla-cache", "dynamic-visual-token-exit"},
+        ),
+        (
+            "How do μP and Grafting cut the cost of research?",
+            {"grafting", "maximal-update-parametrization"},
+        ),
+    ],
+)
+def test_a_comparison_answers_from_both_papers(run, store_dir, entries, question, papers):
+    data = json.loads(run("ask", "--json", "--store", store_dir, question).out)
+    assert set(data["citations"]) == papers
 
 
 def test_answer_sentences_are_quoted_from_the_cited_entries(run, store_dir, entries):

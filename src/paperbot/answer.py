@@ -22,6 +22,31 @@ QUESTION_OPENER = re.compile(
     re.IGNORECASE,
 )
 
+# A question that asks for papers in the plural ("which papers…", "any work on…", "I'm looking
+# for every paper that…") wants every relevant entry, not the best one. A singular head noun
+# before the plural ("which paper squeezes video chat models") keeps it a direct question.
+_SINGULAR = r"(?!(?:paper|method|entry|study|approach|model|one|work)\b)"
+LIST_QUESTION = re.compile(
+    r"^\s*(?:"
+    rf"(?:which|what)\s+(?:{_SINGULAR}[\w-]+\s+){{0,4}}?"
+    r"(?:papers|works|methods|approaches|models|entries|studies|systems|techniques)\b"
+    r"|(?:list|name|show|find)\b"
+    r"|(?:papers|entries)\s+(?:about|on|that)\b"
+    r"|any\s+(?:work|papers|entries|research)\b"
+    r"|are\s+there\s+(?:any\s+)?(?:papers|works|entries|methods|studies|approaches)\b"
+    r"|is\s+there\s+anything\b"
+    r"|what\s+(?:work|research|has\s+been\s+done)\b"
+    r"|i'?m\s+looking\s+for\s+(?:(?:every|all|any)\s+)?(?:papers|work|entries|every\s+paper)\b"
+    r")",
+    re.IGNORECASE,
+)
+# A list draws on this many entries even when fewer are retrieved per question (k).
+LIST_DEPTH = 10
+
+
+def asks_for_list(question: str) -> bool:
+    return bool(LIST_QUESTION.match(question))
+
 
 @dataclass(frozen=True)
 class Answer:

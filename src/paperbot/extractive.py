@@ -8,22 +8,31 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from paperbot.answer import EXTRACTIVE, Answer, abstention, missing_note
+from paperbot.answer import EXTRACTIVE, Answer, abstention, asks_for_list, missing_note
 from paperbot.retrieval import Hit, Retriever
 from paperbot.text import analyze, split_sentences
 
-LIST_QUESTION = re.compile(
-    r"^\s*(?:(?:which|what)\s+(?:[\w-]+\s+){0,4}?(?:papers|works|methods|approaches|models|"
-    r"entries|studies|systems)\b|(?:list|name|show|find)\b)",
-    re.IGNORECASE,
-)
-MAX_LIST_ITEMS = 8
 # A further paper joins a direct answer only when its best sentence is nearly as good as the
 # best one's: most questions are about one paper (0.6 let a second, off-topic paper into a
 # third of paraphrase answers on the training split). A list ("which papers…") keeps every
-# relevant paper, each with its evidence, since leaving one out is the worse mistake there.
+# relevant paper that scores at least LIST_SCORE_RATIO of the best, each with its evidence:
+# leaving one out is the worse mistake there, and the retrieval depth of a list (LIST_DEPTH)
+# reaches past the papers retrieval is least sure of (0.5 kept the list's precision at what
+# five papers gave, on the training split).
 COMPANION_RATIO = 0.9
-SECOND_SENTENCE_RATIO = 0.5
+LIST_SCORE_RATIO = 0.5
+# Says that the question is about two papers, whether or not it names them ("compare the
+# memorization paper with…", "VLA-Cache and the dynamic visual token exit paper").
+COMPARISON = re.compile(
+    r"\b(?:compare|comparison|compared\s+(?:to|with)\s+(?:the|\w+'s)|how\s+do\s+their|"
+    r"their\s+approaches|what\s+(?:did|does)\s+each|each\s+(?:one|paper|method)|"
+    r"(?:paper|model|method)\s+and\s+the|and\s+the\s+[\w\s-]{3,60}?\bpaper)\b",
+    re.IGNORECASE,
+)
+# Of one paper, the answer quotes the sentences that bear on the question: up to three (a
+# summary has 3.3 on average), each scoring at least this share of the best one's.
+SENTENCE_RATIO = 0.3
+MAX_SENTENCES = 3
 
 
 @dataclass(frozen=True)
@@ -51,14 +60,15 @@ def extractive_answer(question: str, hits: Sequence[Hit], retriever: Retriever) 
     picks = [pick for pick in picks if pick.sentences]
     if not picks:
         return abstention(question, EXTRACTIVE, hits)
-    if LIST_QUESTION.match(question):
-        chosen = picks[:MAX_LIST_ITEMS]
+    if asks_for_list(question) and not any(pick.hit.named for pick in picks):
+        best = picks[0].hit.score
+        chosen = [pick for pick in picks if pick.hit.score >= LIST_SCORE_RATIO * best]
         lines = [
             f"- **{p.hit.entry.name}**: {_cite(p.sentences[0], p.hit.entry.id)}" for p in chosen
         ]
         text = "\n".join(lines)
     else:
-        chosen = _direct_picks(picks)
+        chosen = _direct_picks(question, picks)
         paragraphs = []
         for pick in chosen:
             sentences = pick.in_reading_order
@@ -78,10 +88,14 @@ def extractive_answer(question: str, hits: Sequence[Hit], retriever: Retriever) 
     )
 
 
-def _direct_picks(picks: list[_Pick]) -> list[_Pick]:
+def _direct_picks(question: str, picks: list[_Pick]) -> list[_Pick]:
+    # "Compare the memorization paper with …": a comparison is about two papers at least,
+    # however many of them it names.
+    wanted = 2 if COMPARISON.search(question) else 1
     named = [pick for pick in picks if pick.hit.named]
     if named:
-        return named[:3]
+        unnamed = [pick for pick in picks if not pick.hit.named]
+        return named[:3] + unnamed[: max(0, wanted - len(named))]
     # The best-ranked paper leads: retrieval weighed all its evidence, not one sentence.
     # Another joins it only when its best sentence is nearly as good as any.
     best = max(pick.score for pick in picks)
@@ -89,8 +103,9 @@ def _direct_picks(picks: list[_Pick]) -> list[_Pick]:
     needs_overlap = picks[0].overlap > 0
     companions = [
         p
-        for p in picks[1:3]
-        if p.score >= COMPANION_RATIO * best and (p.overlap > 0 or not needs_overlap)
+        for rank, p in enumerate(picks[1:3], 2)
+        if rank <= wanted
+        or (p.score >= COMPANION_RATIO * best and (p.overlap > 0 or not needs_overlap))
     ]
     return [picks[0], *companions]
 
@@ -124,9 +139,9 @@ def _best_sentences(question: str, hit: Hit, retriever: Retriever) -> _Pick:
         scored.append((overlap + 2.0 * max(float(similarity[index]), 0.0), overlap, index))
     scored.sort(reverse=True)
     best_score, best_overlap, best_index = scored[0]
-    chosen = [best_index]
-    if len(scored) > 1 and scored[1][0] >= SECOND_SENTENCE_RATIO * best_score:
-        chosen.append(scored[1][2])
+    chosen = [best_index] + [
+        index for score, _, index in scored[1:MAX_SENTENCES] if score >= SENTENCE_RATIO * best_score
+    ]
     sentences_chosen = tuple(sentences[i] for i in chosen)
     return _Pick(hit, sentences_chosen, tuple(chosen), best_score, best_overlap)
 

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from paperbot import catalog
 from paperbot.answer import (
+    LIST_DEPTH,
     Answer,
+    asks_for_list,
     condensed_question,
     model_answer,
     retried_answer,
@@ -113,7 +115,8 @@ class Workspace:
         policy = self.settings.citations_policy
         live = on_text if policy == "annotate" else None
         query = self.standalone(question, turns) if turns else question
-        hits = self.search(query, only=only)
+        depth = max(self.settings.k, LIST_DEPTH) if asks_for_list(query) else self.settings.k
+        hits = self.search(query, depth, only=only)
         if self.settings.uses_model:
             answer = model_answer(question, hits, self.settings, turns, live, stream and bool(live))
         else:
