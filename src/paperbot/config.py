@@ -123,7 +123,11 @@ OPTIONS: dict[str, Option] = {
     "api_key": Option(_text, lambda: None, "API key for the model's provider", secret=True),
     "temperature": Option(_number(float, 0, 2), lambda: 0.0, "sampling temperature"),
     "max_tokens": Option(_number(int, 1, 1_000_000), lambda: 1024, "longest answer, in tokens"),
-    "k": Option(_number(int, 1, 100), lambda: 5, "entries retrieved per question"),
+    "k": Option(
+        _number(int, 1, 100),
+        lambda: 5,
+        "entries retrieved per question (at least 10 for a list of papers)",
+    ),
     "timeout": Option(_number(float, 1, 3600), lambda: 60.0, "seconds to wait for the model"),
     "retries": Option(
         _number(int, 0, 10), lambda: 2, "retries after a rate limit (429) or server error (5xx)"
