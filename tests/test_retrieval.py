@@ -186,6 +186,17 @@ def test_an_aspect_given_as_an_example_or_an_alternative_is_not_required(retriev
     assert eagle.relevant and eagle.lacking == ()
 
 
+def test_an_aspect_in_a_list_that_ends_with_or_is_one_alternative(retriever):
+    query = "I'm looking for every paper that prunes, merges or compresses visual tokens."
+    hits = retriever.search(query, 10)
+    # Glance2Gaze compresses visual tokens and never says it prunes them.
+    glance = next(hit for hit in hits if hit.entry.id == "glance2gaze")
+    assert glance.lacking == () and glance.relevant
+    # Without the "or", pruning is asked for with the rest.
+    hits = retriever.search("Which papers prune audio tokens, merges included?", 5)
+    assert hits[0].uncombined
+
+
 def test_the_best_match_lacking_an_aspect_outweighs_weaker_matches_that_have_it(retriever):
     # LLaDA unmasks its reply in parallel but is text-only; the vision-language papers have
     # the aspect but not the idea, so nothing answers the question.

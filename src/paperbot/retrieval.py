@@ -467,7 +467,14 @@ def _offered(words: Sequence[str], start: int, end: int) -> bool:
     """Whether the words from ``start`` to ``end`` are an example ("such as long videos") or
     one of alternatives ("long videos or long contexts")."""
     before = tuple(words[max(0, start - 3) : start])
-    if "or" in before[-1:] + tuple(words[end : end + 1]):
+    if "or" in before[-1:]:
+        return True
+    # "prunes, merges or compresses": other one-word members may come before the "or".
+    after = end
+    while after + 1 < len(words) and words[after] == "," and words[after + 1] != "or":
+        after += 2
+    following = tuple(words[after : after + 2])
+    if following[:1] == ("or",) or following == (",", "or"):
         return True
     return any(
         before[i : i + len(marker)] == marker
