@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from paperbot.catalog import Entry
+from paperbot.citations import CITE_GROUP
 from paperbot.text import analyze, normalise
 
 if TYPE_CHECKING:
@@ -206,6 +207,8 @@ class AnswerCheck:
     cites_gold: bool
     # Share of the cited entries that are gold: a list padded with off-topic papers scores low.
     precision: float | None
+    # Length without the citations: quoting more sentences finds more facts, and costs this.
+    words: int = 0
 
     @property
     def correct(self) -> bool:
@@ -221,6 +224,7 @@ class AnswerCheck:
             "has_facts": self.has_facts,
             "cites_gold": self.cites_gold,
             "precision": _round(self.precision),
+            "words": self.words,
         }
 
 
@@ -233,6 +237,7 @@ def check_answer(question: Question, answer: Answer) -> AnswerCheck:
         has_facts=all(normalise(fact) in text for fact in question.facts),
         cites_gold=set(question.gold) <= cited,
         precision=len(cited & set(question.gold)) / len(cited) if cited else None,
+        words=len(CITE_GROUP.sub("", answer.text).split()),
     )
 
 
@@ -246,12 +251,14 @@ def answer_scores(checks: Sequence[AnswerCheck]) -> dict[str, dict]:
             continue
         answerable = [c for c in group if c.question.answerable]
         precisions = [c.precision for c in answerable if c.precision is not None]
+        lengths = [c.words for c in answerable if not c.abstained]
         result[name] = {
             "questions": len(group),
             "correct": _round(_mean(c.correct for c in group)),
             "has_facts": _round(_mean(c.has_facts for c in answerable)) if answerable else None,
             "cites_gold": _round(_mean(c.cites_gold for c in answerable)) if answerable else None,
             "precision": _round(_mean(precisions)) if precisions else None,
+            "words": round(_mean(lengths)) if lengths else None,
         }
     return result
 
@@ -340,13 +347,16 @@ def format_table(reports: Sequence[Report]) -> list[str]:
 
 
 def format_answers(scores: dict[str, dict]) -> list[str]:
-    lines = [f"{'type':<13}{'n':>4}  {'correct':>7}  {'facts':>5}  {'cited':>5}  {'prec':>5}"]
+    lines = [
+        f"{'type':<13}{'n':>4}  {'correct':>7}  {'facts':>5}  {'cited':>5}  {'prec':>5}  words"
+    ]
     for name, row in scores.items():
         label = "all" if name == "overall" else name
+        words = "-" if row["words"] is None else str(row["words"])
         lines.append(
             f"{label:<13}{row['questions']:>4}  {_cell(row['correct'], 7)}  "
             f"{_cell(row['has_facts'], 5)}  {_cell(row['cites_gold'], 5)}  "
-            f"{_cell(row['precision'], 5)}"
+            f"{_cell(row['precision'], 5)}  {words:>5}"
         )
     return lines
 
