@@ -151,6 +151,15 @@ def test_a_combination_no_entry_covers_is_named_in_the_refusal(run, store_dir):
     assert searched.count("(not relevant)") == 5
 
 
+def test_a_refusal_lists_each_aspect_of_a_combination_once(run, store_dir):
+    question = "Any serving system for streaming video LLMs?"
+    data = json.loads(run("ask", "--json", "--store", store_dir, question).out)
+    assert data["answer"] == (
+        "The catalog has no entry about serving, streaming, video and vision-language "
+        "models together."
+    )
+
+
 def test_a_refusal_names_the_closest_entry_and_what_it_lacks(run, store_dir):
     question = (
         "Is there a vision-language assistant that answers questions about images by "

@@ -70,6 +70,8 @@ def test_answer_precision_is_the_share_of_cited_entries_that_are_gold():
         evaluation.check_answer(q, Answer("?", "None.", (), (), "x", True)),
     ]
     assert [check.precision for check in checks] == [0.25, 1.0, None]
+    # Length counts the words said, not the citations.
+    assert [check.words for check in checks] == [4, 1, 1]
     # Answers that cite nothing do not count towards precision.
     assert evaluation.answer_scores(checks)["paraphrase"]["precision"] == 0.625
 

@@ -125,6 +125,12 @@ def test_subject_phrases_do_not_match_across_punctuation(retriever):
         # VLA-Cache caches, VSA is video diffusion: neither does both.
         ("Which technique caches features across denoising steps in video diffusion?",
          ("caching", "diffusion", "video")),
+        # Only the memorization paper does theory, and it prunes nothing.
+        ("Is there a provable upper bound on the error from pruning visual tokens in an MLLM?",
+         ("theory", "pruning", "vision-language models")),
+        # ElasticMM serves, StreamForest streams.
+        ("Any serving system for streaming video LLMs?",
+         ("serving", "streaming", "video and vision-language models")),
     ],
 )  # fmt: skip
 def test_aspects_no_one_entry_combines_make_no_hit_relevant(retriever, query, uncombined):
@@ -145,6 +151,20 @@ def test_an_aspect_is_mentioned_only_when_one_sentence_says_it(retriever):
     moka = next(hit for hit in hits if hit.entry.id == "moka")
     assert moka.lacking == ("diffusion",) and not moka.relevant
     assert hits[0].uncombined == ("diffusion", "low-rank adaptation")
+
+
+@pytest.mark.parametrize(
+    ("query", "paper"),
+    [
+        ("Which paper gives a theoretical account of memorization in diffusion models?",
+         "why-diffusion-models-dont-memorize"),
+        ("Which papers handle streaming video?", "streamforest"),
+        ("Which systems make serving multimodal LLMs cheaper?", "elasticmm"),
+    ],
+)  # fmt: skip
+def test_the_paper_with_a_kind_of_work_answers_a_question_that_asks_for_it(retriever, query, paper):
+    hits = retriever.search(query, 5)
+    assert hits[0].entry.id == paper and hits[0].relevant
 
 
 def test_an_entry_with_all_the_aspects_asked_for_stays_relevant(retriever):

@@ -132,10 +132,16 @@ def unmentioned(hits: Sequence[Hit]) -> str:
     if hits[0].missing:
         return _join(hits[0].missing, "or")
     if hits[0].uncombined:
-        *rest, last = hits[0].uncombined
+        # "video and vision-language models" (video LLMs) is two aspects to list, not one.
+        aspects = [
+            part
+            for name in hits[0].uncombined
+            for part in (name.split(" and ") if " or " not in name else [name])
+        ]
+        *rest, last = aspects
         if len(rest) == 1:
             return f"{rest[0]} together with {last}"
-        return f"{_join(hits[0].uncombined, 'and')} together"
+        return f"{_join(aspects, 'and')} together"
     return ""
 
 

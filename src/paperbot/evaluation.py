@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from paperbot.catalog import Entry
 from paperbot.citations import CITE_GROUP
-from paperbot.text import analyze, normalise
+from paperbot.text import WORD, analyze, normalise
 
 if TYPE_CHECKING:
     from paperbot.answer import Answer
@@ -237,7 +237,7 @@ def check_answer(question: Question, answer: Answer) -> AnswerCheck:
         has_facts=all(normalise(fact) in text for fact in question.facts),
         cites_gold=set(question.gold) <= cited,
         precision=len(cited & set(question.gold)) / len(cited) if cited else None,
-        words=len(CITE_GROUP.sub("", answer.text).split()),
+        words=len(WORD.findall(normalise(CITE_GROUP.sub("", answer.text)))),
     )
 
 
