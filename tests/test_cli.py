@@ -141,6 +141,16 @@ def test_a_named_paper_is_answered_and_the_missing_subject_said_first(run, store
     assert data["check"]["ok"] is True
 
 
+def test_an_answer_says_first_what_the_named_paper_does_not_mention(run, store_dir):
+    question = "Has μP been used to transfer hyperparameters for LLaVA-style models?"
+    data = json.loads(run("ask", "--json", "--store", store_dir, question).out)
+    assert data["citations"] == ["maximal-update-parametrization"]
+    assert data["answer"].startswith(
+        "Maximal Update Parametrization does not mention vision-language models.\n\n"
+    )
+    assert data["check"]["ok"] is True
+
+
 def test_a_combination_no_entry_covers_is_named_in_the_refusal(run, store_dir):
     question = "Is there work on pruning audio tokens in speech models?"
     data = json.loads(run("ask", "--json", "--store", store_dir, question).out)

@@ -118,10 +118,18 @@ def abstention(question: str, backend: str, hits: Sequence[Hit] = ()) -> Answer:
 
 def missing_note(hits: Sequence[Hit]) -> str:
     """The paragraph an answer opens with when the question names papers to answer from but
-    also a subject no entry mentions ("Does CDPruner work with quantized models?") or a
-    combination none covers ("Does CDPruner prune audio tokens?")."""
+    also a subject no entry mentions ("Does CDPruner work with quantized models?"), a
+    combination none covers ("Does CDPruner prune audio tokens?"), or something the named
+    paper never mentions though others do ("Has μP been used for LLaVA-style models?")."""
     topic = unmentioned(hits)
-    return f"No entry in the catalog mentions {topic}.\n\n" if topic else ""
+    if topic:
+        return f"No entry in the catalog mentions {topic}.\n\n"
+    lacks = [
+        f"{hit.entry.name} does not mention {_join(hit.lacking, 'or')}."
+        for hit in hits
+        if hit.named and hit.lacking
+    ]
+    return " ".join(lacks) + "\n\n" if lacks else ""
 
 
 def unmentioned(hits: Sequence[Hit]) -> str:
