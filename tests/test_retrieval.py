@@ -167,6 +167,13 @@ def test_the_paper_with_a_kind_of_work_answers_a_question_that_asks_for_it(retri
     assert hits[0].entry.id == paper and hits[0].relevant
 
 
+def test_entries_with_the_aspects_asked_for_rank_above_those_without(retriever):
+    hits = retriever.search("Which papers report results on LLaVA models?", 5)
+    # The memorization paper matches "report results" best but never says LLaVA.
+    assert all(hit.lacking == () for hit in hits)
+    assert {"btp", "cdpruner", "holitom"} <= {hit.entry.id for hit in hits}
+
+
 def test_an_entry_with_all_the_aspects_asked_for_stays_relevant(retriever):
     hits = retriever.search("Which papers prune visual tokens in video LLMs?", 5)
     assert hits[0].entry.id == "holitom"

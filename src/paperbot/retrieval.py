@@ -43,6 +43,10 @@ NAMED_BOOST = 10.0
 INDEX_VERSION = 7
 # How many dense neighbours to ask the store for: all of a catalog of this size.
 DENSE_POOL = 200
+# An entry lacking what the question asks for ranks below those that have it, from this many
+# times k of the best by evidence (on the training split: topic R@k 0.96 -> 0.97; a larger
+# pool changed nothing).
+POOL_FACTOR = 3
 # A hit is relevant (worth answering from) when this mix of its evidence reaches the floor:
 # its coverage and similarities, plus how much of the question the catalog knows at all (a
 # question about something the catalog never mentions is refused even when its generic words
@@ -190,11 +194,18 @@ class Retriever:
         required = aspects.requirements(unnamed)
         uncombined = () if aspects.met_together(required) else tuple(map(aspects.name, required))
         count = min(k, len(self.entries))
-        # Only the best k need sorting: at 100k entries a full sort would dominate a query.
-        best = np.argpartition(-fused, count - 1)[:count]
-        order = sorted(best, key=lambda i: (-fused[i], self.entries[i].id))
+        order = _best(fused, count, self.entries)
         lacking = {i: aspects.lacked(required, i) for i in order}
+        # Judged on the k best by evidence alone: whether the best match lacks the setting.
         closest = _closest_lacking(order, lacking, confidence, evidence.named)
+        if required and not uncombined and closest is None:
+            # An entry that has what the question asks for outranks one that lacks it: from
+            # the best few by evidence, those that have it come first. (A refusal that names
+            # the closest entry keeps the order by evidence: it is about that entry.)
+            pool = _best(fused, min(len(self.entries), count * POOL_FACTOR), self.entries)
+            lacking |= {i: aspects.lacked(required, i) for i in pool if i not in lacking}
+            lacks = {i for i in pool if lacking[i] and not evidence.named[i]}
+            order = sorted(pool, key=lambda i: i in lacks)[:count]
         return [
             Hit(
                 entry=self.entries[i],
@@ -445,6 +456,13 @@ class _Phrasebook:
                     if tuple(clause[start : start + len(words)]) == words:
                         found.append((number, start, start + len(words), label))
         return sorted(set(found))
+
+
+def _best(scores: np.ndarray, count: int, entries: Sequence[Entry]) -> list[int]:
+    """Positions of the ``count`` best scores, best first, ties by id. Only these are sorted:
+    at 100k entries a full sort would dominate a query."""
+    best = np.argpartition(-scores, count - 1)[:count]
+    return sorted(best, key=lambda i: (-scores[i], entries[i].id))
 
 
 def _closest_lacking(
