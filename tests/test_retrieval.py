@@ -167,6 +167,15 @@ def test_the_paper_with_a_kind_of_work_answers_a_question_that_asks_for_it(retri
     assert hits[0].entry.id == paper and hits[0].relevant
 
 
+def test_an_aspect_s_name_is_covered_by_its_other_words_but_not_the_reverse(retriever):
+    # VITA-1.5 says speech, never audio.
+    hits = retriever.search("Any work on audio?", 5)
+    assert {"moka", "vita-1-5"} <= {hit.entry.id for hit in hits if hit.relevant}
+    # A question about LLaVA is not covered by every vision-language model.
+    hits = retriever.search("Which papers report results on LLaVA models?", 5)
+    assert hits[0].entry.id in {"btp", "cdpruner", "holitom"}
+
+
 def test_entries_with_the_aspects_asked_for_rank_above_those_without(retriever):
     hits = retriever.search("Which papers report results on LLaVA models?", 5)
     # The memorization paper matches "report results" best but never says LLaVA.

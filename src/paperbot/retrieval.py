@@ -162,7 +162,7 @@ class Retriever:
             ways = {frozenset(terms[:1])}
             if len(terms) > 1:
                 ways.add(frozenset(terms[1:]))
-            ways |= _PLAIN.get(terms[0], set())
+            ways |= _PLAIN.get(terms[0], set()) | _ASPECT_WAYS.get(terms[0], set())
             concepts.append(ways)
         for acronym, (words, spelled) in self._index.abbreviations.items():
             linked = {frozenset([acronym]), spelled}
@@ -772,6 +772,22 @@ def _plain_words() -> dict[str, set[frozenset[str]]]:
 
 
 _PLAIN = _plain_words()
+
+
+def _aspect_ways() -> dict[str, set[frozenset[str]]]:
+    """An aspect's one-word name, with its other one-word ways: a question about audio is
+    covered by an entry that says speech. Not the other way round: a question about speech or
+    LLaVA asks for that, not for any audio or vision-language model."""
+    table: dict[str, set[frozenset[str]]] = {}
+    for label, *phrases in _phrase_table(ASPECTS_FILE):
+        name = analyze(label)
+        if len(name) == 1:
+            words = [terms[0] for terms in map(analyze, phrases) if len(terms) == 1]
+            table[name[0]] = {frozenset([word]) for word in words}
+    return table
+
+
+_ASPECT_WAYS = _aspect_ways()
 
 
 def _with_field_words(query: str) -> str:
