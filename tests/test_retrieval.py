@@ -222,6 +222,19 @@ def test_an_aspect_given_as_an_example_or_an_alternative_is_not_required(retriev
     assert eagle.relevant and eagle.lacking == ()
 
 
+@pytest.mark.parametrize(
+    "query",
+    [
+        "Which papers cut visual tokens in (not video-specific) multimodal LLMs?",
+        "Which papers cut visual tokens: pruning, compression, early exit, anything like that?",
+    ],
+)
+def test_an_aspect_ruled_out_or_closing_a_list_of_examples_is_not_required(retriever, query):
+    hits = retriever.search(query, 5)
+    assert hits[0].uncombined == () and hits[0].relevant
+    assert sum(hit.relevant for hit in hits) >= 3
+
+
 def test_an_aspect_in_a_list_that_ends_with_or_is_one_alternative(retriever):
     query = "I'm looking for every paper that prunes, merges or compresses visual tokens."
     hits = retriever.search(query, 10)
@@ -266,6 +279,21 @@ def test_a_paper_s_name_asks_for_none_of_the_aspects_in_it(retriever):
     hits = retriever.search("Does the dynamic visual token exit paper use a cache?", 5)
     exit_paper = next(hit for hit in hits if hit.entry.id == "dynamic-visual-token-exit")
     assert exit_paper.lacking == ("caching",)
+
+
+@pytest.mark.parametrize(
+    ("query", "papers"),
+    [
+        # "quantify" is not "quantize": FLOPs savings are reported, quantization is absent.
+        ("Which papers quantify their savings in FLOPs?", {"cdpruner", "holitom"}),
+        # Everyday report words ("gains", "savings") reach the field's words.
+        ("Which papers report throughput gains?", {"elasticmm", "holitom"}),
+    ],
+)
+def test_report_questions_in_everyday_words_are_answered(retriever, query, papers):
+    hits = retriever.search(query, 5)
+    assert hits[0].missing == ()
+    assert papers <= {hit.entry.id for hit in hits if hit.relevant}
 
 
 def test_a_paraphrase_in_everyday_words_finds_the_paper_and_answers(retriever):

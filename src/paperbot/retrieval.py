@@ -40,7 +40,7 @@ DENSE_WEIGHT = 2.0
 SENTENCE_WEIGHT = 1.0
 NAMED_BOOST = 10.0
 # Bumped whenever _Index changes shape or how it is built, so that older caches are rebuilt.
-INDEX_VERSION = 7
+INDEX_VERSION = 8
 # How many dense neighbours to ask the store for: all of a catalog of this size.
 DENSE_POOL = 200
 # An entry lacking what the question asks for ranks below those that have it, from this many
@@ -78,6 +78,26 @@ LIST_WORDS = frozenset({",", "and", "or", "nor", "vs", "versus"})
 EXAMPLE_MARKERS = tuple(
     tuple(map(root, marker.split()))
     for marker in ("such as", "e.g", "like", "including", "for example", "for instance")
+)
+# Words just before an aspect that rule it out ("not video-specific", "rather than video").
+NEGATIONS = tuple(
+    tuple(map(root, marker.split()))
+    for marker in ("not", "non", "without", "rather than", "instead of", "other than", "except")
+)
+# Words that close a list of alternatives ("caching, pruning, anything like that").
+LIST_ENDS = tuple(
+    tuple(map(root, marker.split()))
+    for marker in (
+        "or",
+        "etc",
+        "and so on",
+        "and the like",
+        "or the like",
+        "or similar",
+        "and similar",
+        "anything like that",
+        "or anything",
+    )
 )
 
 
@@ -483,23 +503,40 @@ def _closest_lacking(
 
 
 def _offered(words: Sequence[str], start: int, end: int) -> bool:
-    """Whether the words from ``start`` to ``end`` are an example ("such as long videos") or
-    one of alternatives ("long videos or long contexts")."""
-    before = tuple(words[max(0, start - 3) : start])
-    if "or" in before[-1:]:
+    """Whether the words from ``start`` to ``end`` are an example ("such as long videos"), one
+    of alternatives ("long videos or long contexts", "pruning, compression, early exit, anything
+    like that") or ruled out ("not video-specific")."""
+    before = words[max(0, start - 3) : start]
+    if before[-1:] == ["or"] or _continues_alternatives(words, end):
         return True
-    # "prunes, merges or compresses": other one-word members may come before the "or".
-    after = end
-    while after + 1 < len(words) and words[after] == "," and words[after + 1] != "or":
-        after += 2
-    following = tuple(words[after : after + 2])
-    if following[:1] == ("or",) or following == (",", "or"):
-        return True
-    return any(
-        before[i : i + len(marker)] == marker
-        for marker in EXAMPLE_MARKERS
-        for i in range(len(before) - len(marker) + 1)
+    # An example marker may stand a few words back ("such as long videos"); a negation rules
+    # out only what follows it at once or one word on ("not for video").
+    return any(_contains(before, marker) for marker in EXAMPLE_MARKERS) or any(
+        _contains(before[-len(marker) - 1 :], marker) for marker in NEGATIONS
     )
+
+
+def _continues_alternatives(words: Sequence[str], at: int) -> bool:
+    """Whether the words from ``at`` carry a list of alternatives on to its end: ", merges or
+    compresses", ", compression, early exit, anything like that". Members are at most three
+    words long, so that a clause after a comma ("…, for speech models") is no member."""
+    while at < len(words):
+        if _list_end_at(words, at) or (words[at] == "," and _list_end_at(words, at + 1)):
+            return True
+        if words[at] != ",":
+            return False
+        member = at = at + 1
+        while (
+            at < len(words) and words[at] != "," and not _list_end_at(words, at) and at - member < 3
+        ):
+            at += 1
+        if at == member:
+            return False
+    return False
+
+
+def _list_end_at(words: Sequence[str], at: int) -> bool:
+    return any(tuple(words[at : at + len(end)]) == end for end in LIST_ENDS)
 
 
 def _has(rows: np.ndarray, row: int) -> bool:
@@ -801,7 +838,8 @@ def _with_field_words(query: str) -> str:
 
 
 def _contains(sequence: Sequence[str], words: Sequence[str]) -> bool:
-    """Whether the query's terms say ``words`` (an acronym's expansion) in that order."""
+    """Whether ``words`` appear in ``sequence`` one after another (an acronym's expansion in a
+    query's terms, a marker before an aspect)."""
     width = len(words)
     return any(
         list(sequence[i : i + width]) == list(words) for i in range(len(sequence) - width + 1)

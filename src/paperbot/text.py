@@ -122,7 +122,9 @@ PLAIN_WORDS = """picture pictures photo photos snapshot: image
     steps rounds: step
     scratch: training
     simpler: simple
-    picks picking pick choose chooses choosing select: selection"""
+    picks picking pick choose chooses choosing select: selection
+    gain gains boost boosts: increase, speedup
+    saving savings save saves: reduction, reduce"""
 SYNONYMS = {
     plain: tuple(expression.strip() for expression in field.split(","))
     for line in PLAIN_WORDS.splitlines()
@@ -164,7 +166,6 @@ DERIVATIONS = (
     "ize",
     "able",
     "ism",
-    "ify",
     "ics",
     "ic",
     "ors",
