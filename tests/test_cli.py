@@ -161,6 +161,13 @@ def test_a_combination_no_entry_covers_is_named_in_the_refusal(run, store_dir):
     assert searched.count("(not relevant)") == 5
 
 
+def test_a_kind_of_result_no_entry_reports_is_refused_by_name(run, store_dir):
+    question = "Which image generation paper ran a human preference study?"
+    data = json.loads(run("ask", "--json", "--store", store_dir, question).out)
+    assert data["abstained"] is True
+    assert data["answer"] == "The catalog has no entry about human evaluation."
+
+
 def test_a_refusal_lists_each_aspect_of_a_combination_once(run, store_dir):
     question = "Any serving system for streaming video LLMs?"
     data = json.loads(run("ask", "--json", "--store", store_dir, question).out)

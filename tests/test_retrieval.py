@@ -128,6 +128,9 @@ def test_subject_phrases_do_not_match_across_punctuation(retriever):
         # Only the memorization paper does theory, and it prunes nothing.
         ("Is there a provable upper bound on the error from pruning visual tokens in an MLLM?",
          ("theory", "pruning", "vision-language models")),
+        # The memorization paper is about diffusion models; only LLaDA says autoregressive.
+        ("When does memorization start in autoregressive language models?",
+         ("memorization", "autoregressive")),
         # ElasticMM serves, StreamForest streams.
         ("Any serving system for streaming video LLMs?",
          ("serving", "streaming", "video and vision-language models")),
@@ -233,6 +236,15 @@ def test_an_aspect_ruled_out_or_closing_a_list_of_examples_is_not_required(retri
     hits = retriever.search(query, 5)
     assert hits[0].uncombined == () and hits[0].relevant
     assert sum(hit.relevant for hit in hits) >= 3
+
+
+def test_an_aspect_in_a_reference_to_a_paper_is_not_required(retriever):
+    query = "Compare the memorization paper with the representation entanglement paper."
+    hits = retriever.search(query, 5)
+    assert all(hit.lacking == () for hit in hits)
+    assert {"why-diffusion-models-dont-memorize", "representation-entanglement-for-generation"} <= {
+        hit.entry.id for hit in hits[:2]
+    }
 
 
 def test_an_aspect_in_a_list_that_ends_with_or_is_one_alternative(retriever):

@@ -505,9 +505,13 @@ def _closest_lacking(
 def _offered(words: Sequence[str], start: int, end: int) -> bool:
     """Whether the words from ``start`` to ``end`` are an example ("such as long videos"), one
     of alternatives ("long videos or long contexts", "pruning, compression, early exit, anything
-    like that") or ruled out ("not video-specific")."""
+    like that"), ruled out ("not video-specific") or part of a reference to a paper ("the
+    convolutional diffusion paper")."""
     before = words[max(0, start - 3) : start]
     if before[-1:] == ["or"] or _continues_alternatives(words, end):
+        return True
+    # "the memorization paper" refers to a paper, as its name would; it asks for nothing.
+    if "the" in before and "paper" in words[end : end + 2]:
         return True
     # An example marker may stand a few words back ("such as long videos"); a negation rules
     # out only what follows it at once or one word on ("not for video").
