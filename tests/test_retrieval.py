@@ -238,6 +238,13 @@ def test_an_aspect_ruled_out_or_closing_a_list_of_examples_is_not_required(retri
     assert sum(hit.relevant for hit in hits) >= 3
 
 
+def test_adaptive_computation_is_no_adapter(retriever):
+    # "adaptive", "adapter" and "adaptation" share a stem; only the phrases say LoRA.
+    hits = retriever.search("Which papers learn adaptive computation per token?", 5)
+    assert all(hit.lacking == () for hit in hits)
+    assert "dynamic-visual-token-exit" in {hit.entry.id for hit in hits if hit.relevant}
+
+
 def test_an_aspect_in_a_reference_to_a_paper_is_not_required(retriever):
     query = "Compare the memorization paper with the representation entanglement paper."
     hits = retriever.search(query, 5)
