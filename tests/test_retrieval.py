@@ -238,6 +238,23 @@ def test_an_aspect_ruled_out_or_closing_a_list_of_examples_is_not_required(retri
     assert sum(hit.relevant for hit in hits) >= 3
 
 
+@pytest.mark.parametrize(
+    ("query", "papers"),
+    [
+        ("There's a paper on serving multimodal LLMs with elastic parallelism, and another "
+         "that keeps streaming video in a tree-shaped memory. How do their TTFT gains compare?",
+         {"elasticmm", "streamforest"}),
+        ("How do the robot-manipulation token caching paper and the early-exit visual token "
+         "paper each avoid redundant work?",
+         {"vla-cache", "dynamic-visual-token-exit"}),
+    ],
+)  # fmt: skip
+def test_each_paper_of_a_comparison_brings_its_own_aspects(retriever, query, papers):
+    hits = retriever.search(query, 5)
+    assert hits[0].uncombined == ()
+    assert papers <= {hit.entry.id for hit in hits if hit.relevant}
+
+
 def test_adaptive_computation_is_no_adapter(retriever):
     # "adaptive", "adapter" and "adaptation" share a stem; only the phrases say LoRA.
     hits = retriever.search("Which papers learn adaptive computation per token?", 5)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from paperbot.answer import EXTRACTIVE, Answer, abstention, asks_for_list, missing_note
-from paperbot.retrieval import Hit, Retriever
+from paperbot.retrieval import Hit, Retriever, compares
 from paperbot.text import analyze, split_sentences
 
 # A further paper joins a direct answer only when its best sentence is nearly as good as the
@@ -21,14 +21,6 @@ from paperbot.text import analyze, split_sentences
 # five papers gave, on the training split).
 COMPANION_RATIO = 0.9
 LIST_SCORE_RATIO = 0.5
-# Says that the question is about two papers, whether or not it names them ("compare the
-# memorization paper with…", "VLA-Cache and the dynamic visual token exit paper").
-COMPARISON = re.compile(
-    r"\b(?:compare|comparison|compared\s+(?:to|with)\s+(?:the|\w+'s)|how\s+do\s+their|"
-    r"their\s+approaches|what\s+(?:did|does)\s+each|each\s+(?:one|paper|method)|"
-    r"(?:paper|model|method)\s+and\s+the|and\s+the\s+[\w\s-]{3,60}?\bpaper)\b",
-    re.IGNORECASE,
-)
 # Of one paper, the answer quotes the sentences that bear on the question: up to three (a
 # summary has 3.3 on average), each scoring at least this share of the best one's.
 SENTENCE_RATIO = 0.3
@@ -91,7 +83,7 @@ def extractive_answer(question: str, hits: Sequence[Hit], retriever: Retriever) 
 def _direct_picks(question: str, picks: list[_Pick]) -> list[_Pick]:
     # "Compare the memorization paper with …": a comparison is about two papers at least,
     # however many of them it names.
-    wanted = 2 if COMPARISON.search(question) else 1
+    wanted = 2 if compares(question) else 1
     named = [pick for pick in picks if pick.hit.named]
     if named:
         unnamed = [pick for pick in picks if not pick.hit.named]

@@ -72,6 +72,15 @@ ASPECTS_FILE = "aspects.txt"
 # setting no entry covers, and is refused. Set on the training split (340 questions), midway
 # between the widest gap of an answerable question (0.03) and the narrowest it closes (0.10).
 DOMINANCE_MARGIN = 0.06
+# Says that a question is about two papers, named or described ("compare the memorization
+# paper with…", "X vs Y", "a paper that…, and another that…"): each may bring its own aspects.
+COMPARISON = re.compile(
+    r"\b(?:compare|comparison|compared\s+(?:to|with)\s+(?:the|\w+'s)|how\s+do\s+their|"
+    r"their\s+approaches|what\s+(?:did|does)\s+each|each\s+(?:one|paper|method)|"
+    r"(?:paper|model|method)\s+and\s+the|and\s+the\s+[\w\s-]{3,60}?\bpaper|vs|versus|"
+    r"and\s+another|the\s+other\s+one)\b",
+    re.IGNORECASE,
+)
 # Words that join aspects into a list of alternatives rather than a combination.
 LIST_WORDS = frozenset({",", "and", "or", "nor", "vs", "versus"})
 # Words that introduce an example rather than a requirement.
@@ -212,6 +221,9 @@ class Retriever:
         missing = self.missing_subjects(unnamed)
         aspects = self._index.aspects
         required = aspects.requirements(unnamed)
+        if compares(query) and len(required) > 1:
+            # Which paper of a comparison brings which aspect is not known: any one will do.
+            required = [tuple(dict.fromkeys(way for need in required for way in need))]
         uncombined = () if aspects.met_together(required) else tuple(map(aspects.name, required))
         count = min(k, len(self.entries))
         order = _best(fused, count, self.entries)
@@ -478,6 +490,11 @@ class _Phrasebook:
         return sorted(set(found))
 
 
+def compares(question: str) -> bool:
+    """Whether the question is about two papers at once."""
+    return bool(COMPARISON.search(question))
+
+
 def _best(scores: np.ndarray, count: int, entries: Sequence[Entry]) -> list[int]:
     """Positions of the ``count`` best scores, best first, ties by id. Only these are sorted:
     at 100k entries a full sort would dominate a query."""
@@ -511,7 +528,7 @@ def _offered(words: Sequence[str], start: int, end: int) -> bool:
     if before[-1:] == ["or"] or _continues_alternatives(words, end):
         return True
     # "the memorization paper" refers to a paper, as its name would; it asks for nothing.
-    if "the" in before and "paper" in words[end : end + 2]:
+    if "the" in words[max(0, start - 4) : start] and "paper" in words[end : end + 2]:
         return True
     # An example marker may stand a few words back ("such as long videos"); a negation rules
     # out only what follows it at once or one word on ("not for video").
