@@ -74,7 +74,7 @@ ASPECTS_FILE = "aspects.txt"
 DOMINANCE_MARGIN = 0.06
 # Says that a question is about two papers, named or described ("compare the memorization
 # paper with…", "X vs Y", "a paper that…, and another that…"): each may bring its own aspects.
-COMPARISON = re.compile(
+TWO_PAPERS = re.compile(
     r"\b(?:compare|comparison|compared\s+(?:to|with)\s+(?:the|\w+'s)|how\s+do\s+their|"
     r"their\s+approaches|what\s+(?:did|does)\s+each|each\s+(?:one|paper|method)|"
     r"(?:paper|model|method)\s+and\s+the|and\s+the\s+[\w\s-]{3,60}?\bpaper|vs|versus|"
@@ -492,7 +492,7 @@ class _Phrasebook:
 
 def compares(question: str) -> bool:
     """Whether the question is about two papers at once."""
-    return bool(COMPARISON.search(question))
+    return bool(TWO_PAPERS.search(question))
 
 
 def _best(scores: np.ndarray, count: int, entries: Sequence[Entry]) -> list[int]:
