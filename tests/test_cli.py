@@ -141,13 +141,22 @@ def test_a_named_paper_is_answered_and_the_missing_subject_said_first(run, store
     assert data["check"]["ok"] is True
 
 
-def test_an_answer_says_first_what_the_named_paper_does_not_mention(run, store_dir):
+def test_a_named_paper_asked_for_what_it_never_mentions_is_refused_by_name(run, store_dir):
     question = "Has μP been used to transfer hyperparameters for LLaVA-style models?"
     data = json.loads(run("ask", "--json", "--store", store_dir, question).out)
-    assert data["citations"] == ["maximal-update-parametrization"]
-    assert data["answer"].startswith(
-        "Maximal Update Parametrization does not mention vision-language models.\n\n"
+    assert data["abstained"] is True and data["citations"] == []
+    assert data["answer"] == (
+        "The catalog has no entry about that. The closest, Maximal Update Parametrization,"
+        " does not mention vision-language models."
     )
+
+
+def test_of_two_named_papers_the_one_lacking_what_is_asked_is_said_first(run, store_dir):
+    question = "Do HoliTom and VLA-Cache both work on video?"
+    data = json.loads(run("ask", "--json", "--store", store_dir, question).out)
+    assert data["abstained"] is False
+    assert data["answer"].startswith("VLA-Cache does not mention video.\n\n")
+    assert "holitom" in data["citations"]
     assert data["check"]["ok"] is True
 
 

@@ -118,9 +118,10 @@ def abstention(question: str, backend: str, hits: Sequence[Hit] = ()) -> Answer:
 
 def missing_note(hits: Sequence[Hit]) -> str:
     """The paragraph an answer opens with when the question names papers to answer from but
-    also a subject no entry mentions ("Does CDPruner work with quantized models?"), a
-    combination none covers ("Does CDPruner prune audio tokens?"), or something the named
-    paper never mentions though others do ("Has μP been used for LLaVA-style models?")."""
+    also a subject no entry mentions ("Does CDPruner work with quantized models?"), or
+    something one of the named papers never mentions though another does ("Do HoliTom and
+    VLA-Cache both work on video?"). When every paper it names lacks what it asks for ("Has
+    μP been used for LLaVA-style models?"), the question is refused instead."""
     topic = unmentioned(hits)
     if topic:
         return f"No entry in the catalog mentions {topic}.\n\n"

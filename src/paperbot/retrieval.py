@@ -142,7 +142,8 @@ class Hit:
     @property
     def relevant(self) -> bool:
         if self.named:
-            return True
+            # Named, it answers, unless the question asks it for what it never mentions.
+            return not (self.lacking and self.closest)
         if self.judged is not None:
             return self.judged
         if self.missing or self.lacking or self.closest:
@@ -508,8 +509,14 @@ def _closest_lacking(
     confidence: np.ndarray,
     named: np.ndarray,
 ) -> int | None:
-    """The unnamed hit lacking aspects that outmatches every hit that has them by more than
-    DOMINANCE_MARGIN, if there is one."""
+    """The hit the question is about that lacks aspects it asks for, if there is one: the
+    paper it names when every paper it names lacks them ("Has μP been used for LLaVA-style
+    models?"), else the unnamed hit lacking them that outmatches every hit that has them by
+    more than DOMINANCE_MARGIN."""
+    mentioned = [i for i in order if named[i]]
+    if mentioned:
+        complete = [i for i in mentioned if not lacking[i]]
+        return None if complete else max(mentioned, key=lambda i: confidence[i])
     unnamed = [i for i in order if not named[i]]
     lacks = [i for i in unnamed if lacking[i]]
     meets = [confidence[i] for i in unnamed if not lacking[i]]

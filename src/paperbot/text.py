@@ -116,7 +116,7 @@ PLAIN_WORDS = """picture pictures photo photos snapshot: image
     instruction commands: language
     sample samples held-out: calibration
     partway midway: layer
-    copy copies copying memorize memorizes: memorization
+    copy copies copying memorize memorizes regurgitate regurgitates regurgitating: memorization
     weights parameters: parameter
     noise noisy: denoising
     steps rounds: step
