@@ -132,9 +132,10 @@ def test_subject_phrases_do_not_match_across_punctuation(retriever):
         # Only the memorization paper does theory, and it prunes nothing.
         ("Is there a provable upper bound on the error from pruning visual tokens in an MLLM?",
          ("theory", "pruning", "vision-language models")),
-        # The memorization paper is about diffusion models; only LLaDA says autoregressive.
+        # The memorization paper is about diffusion models; only LLaDA says autoregressive
+        # (and is about language models alone).
         ("When does memorization start in autoregressive language models?",
-         ("memorization", "autoregressive")),
+         ("memorization", "autoregressive", "text-only language models")),
         # ElasticMM serves, StreamForest streams.
         ("Any serving system for streaming video LLMs?",
          ("serving", "streaming", "video and vision-language models")),
@@ -357,3 +358,41 @@ def test_a_paraphrase_in_everyday_words_finds_the_paper_and_answers(retriever):
 
 def test_empty_query_returns_nothing(retriever):
     assert retriever.search("   ", 5) == []
+
+
+@pytest.mark.parametrize(
+    ("query", "uncombined"),
+    [
+        # The token-exit paper lets visual tokens exit early; LLaDA, the one paper about
+        # language models alone, exits nothing.
+        ("early exit for text generation in LLMs", ("early exit", "text-only language models")),
+        ("When do diffusion language models start memorizing their training text?",
+         ("diffusion", "memorization", "text-only language models")),
+    ],
+)  # fmt: skip
+def test_a_question_about_language_models_alone_is_not_answered_from_multimodal_papers(
+    retriever, query, uncombined
+):
+    hits = retriever.search(query, 5)
+    assert not any(hit.relevant for hit in hits)
+    assert hits[0].uncombined == uncombined
+
+
+@pytest.mark.parametrize(
+    ("query", "paper"),
+    [
+        # About language models alone, and LLaDA is one.
+        ("Which paper generates text with a diffusion language model?", "llada"),
+        # A modality said beside the language model: a multimodal paper may answer.
+        ("How do LLMs handle long videos efficiently?", "holitom"),
+        # "input types" are modalities.
+        ("Which paper says adapters copied from text LLMs ignore the differences between input "
+         "types?", "moka"),
+        # A named paper brings its own setting.
+        ("Does CDPruner speed up LLM inference?", "cdpruner"),
+    ],
+)  # fmt: skip
+def test_a_language_model_question_with_a_modality_or_a_name_is_answered(retriever, query, paper):
+    hits = retriever.search(query, 5)
+    assert paper in {hit.entry.id for hit in hits if hit.relevant}
+    assert all("text-only language models" not in hit.lacking for hit in hits if hit.relevant)

@@ -103,7 +103,8 @@ def abstention(question: str, backend: str, hits: Sequence[Hit] = ()) -> Answer:
     """The refusal to answer from unrelated papers, naming what the catalog lacks when the
     question asks about a subject no entry mentions or a combination no entry covers, and the
     entry that came closest when one did."""
-    closest = closest_note(hits)
+    # A subject no entry mentions says it all; the closest entry matters only without one.
+    closest = "" if hits and hits[0].missing else closest_note(hits)
     topic = unmentioned(hits) or ("that" if closest else _topic(question))
     text = " ".join(filter(None, [f"{ABSTENTION_OPENING} {topic}.", closest]))
     return Answer(

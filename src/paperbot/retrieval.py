@@ -40,7 +40,7 @@ DENSE_WEIGHT = 2.0
 SENTENCE_WEIGHT = 1.0
 NAMED_BOOST = 10.0
 # Bumped whenever _Index changes shape or how it is built, so that older caches are rebuilt.
-INDEX_VERSION = 8
+INDEX_VERSION = 9
 # How many dense neighbours to ask the store for: all of a catalog of this size.
 DENSE_POOL = 200
 # An entry lacking what the question asks for ranks below those that have it, from this many
@@ -72,6 +72,22 @@ ASPECTS_FILE = "aspects.txt"
 # setting no entry covers, and is refused. Set on the training split (340 questions), midway
 # between the widest gap of an answerable question (0.03) and the narrowest it closes (0.10).
 DOMINANCE_MARGIN = 0.06
+# The catalog's field is multimodal: a question about language models that names no modality
+# (no images, video, audio…) and no paper asks about text, and only an entry about language
+# models that names none either answers it ("early exit for text generation in LLMs" is not
+# answered from a paper whose visual tokens exit early).
+TEXT_ONLY = "text-only language models"
+LANGUAGE_MODEL_WORDS = (
+    "language model", "language models", "llm", "llms", "chatbot", "chatbots",
+    "text generation", "dllm", "dllms",
+)  # fmt: skip
+MODALITY_WORDS = (
+    "image", "images", "visual", "vision", "video", "videos", "audio", "speech", "sound",
+    "multimodal", "multi-modal", "modality", "modalities", "picture", "pictures", "photo",
+    "photos", "camera", "robot", "robotic", "robotics", "pixel", "pixels", "frame", "frames",
+    "vlm", "vlms", "mllm", "mllms", "lvlm", "lvlms", "llava", "vision-language",
+    "text-to-image", "text-to-video", "visual-text", "input type", "input types",
+)  # fmt: skip
 # Says that a question is about two papers, named or described ("compare the memorization
 # paper with…", "X vs Y", "a paper that…, and another that…"): each may bring its own aspects.
 TWO_PAPERS = re.compile(
@@ -222,6 +238,8 @@ class Retriever:
         missing = self.missing_subjects(unnamed)
         aspects = self._index.aspects
         required = aspects.requirements(unnamed)
+        if not evidence.named.any() and self._index.text_only.said_by(unnamed):
+            required.append((frozenset({aspects.labels.index(TEXT_ONLY)}),))
         if compares(query) and len(required) > 1:
             # Which paper of a comparison brings which aspect is not known: any one will do.
             required = [tuple(dict.fromkeys(way for need in required for way in need))]
@@ -414,6 +432,13 @@ class _Phrasebook:
             self.rows.append(rows[:1] if first_only else rows)
         self.mentioned = {label for label, rows in enumerate(self.rows) if len(rows)}
 
+    def derive(self, label: str, rows: np.ndarray) -> None:
+        """Adds an aspect that no phrase says, mentioned by the entries at ``rows``."""
+        self.labels.append(label)
+        self.rows.append(rows.astype(np.int32))
+        if len(rows):
+            self.mentioned.add(len(self.labels) - 1)
+
     def said(self, text: str) -> frozenset[int]:
         return frozenset(label for _, _, _, label in self._mentions(_clause_words(text)))
 
@@ -489,6 +514,22 @@ class _Phrasebook:
                     if tuple(clause[start : start + len(words)]) == words:
                         found.append((number, start, start + len(words), label))
         return sorted(set(found))
+
+
+class _TextOnly:
+    """Which texts are about language models alone: they say a language model and no
+    modality (see TEXT_ONLY)."""
+
+    def __init__(self, texts: Sequence[str], lexicon: _Lexicon) -> None:
+        self._words = _Phrasebook([LANGUAGE_MODEL_WORDS, MODALITY_WORDS], texts, lexicon)
+
+    def said_by(self, text: str) -> bool:
+        return self._words.said(text) == {0}
+
+    def entries(self) -> np.ndarray:
+        """Positions of the catalog entries about language models alone."""
+        language, modality = self._words.rows
+        return np.setdiff1d(language, modality)
 
 
 def compares(question: str) -> bool:
@@ -735,6 +776,7 @@ class _Index:
     abbreviations: dict[str, tuple[list[str], frozenset[str]]]
     subjects: _Phrasebook
     aspects: _Phrasebook
+    text_only: _TextOnly
     sentence_starts: np.ndarray  # where each entry's sentences begin in sentence_vectors
     sentence_vectors: np.ndarray
 
@@ -761,13 +803,17 @@ def _build(entries: Sequence[Entry], embedder: Embedder) -> _Index:
     starts = np.cumsum([0] + [len(group) for group in sentences[:-1]]).astype(np.int64)
     flat = [sentence for group in sentences for sentence in group]
     vectors = embedder.embed(flat) if flat else np.zeros((0, embedder.dimension))
+    aspects = _Phrasebook(_phrase_table(ASPECTS_FILE), texts, lexicon)
+    text_only = _TextOnly(texts, lexicon)
+    aspects.derive(TEXT_ONLY, text_only.entries())
     return _Index(
         bm25=bm25,
         lexicon=lexicon,
         names=_Names(entries),
         abbreviations=_abbreviations(entries),
         subjects=_Phrasebook(_phrase_table(SUBJECTS_FILE), texts, lexicon, first_only=True),
-        aspects=_Phrasebook(_phrase_table(ASPECTS_FILE), texts, lexicon),
+        aspects=aspects,
+        text_only=text_only,
         sentence_starts=starts,
         sentence_vectors=np.asarray(vectors, dtype=np.float32),
     )
