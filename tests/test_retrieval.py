@@ -396,3 +396,14 @@ def test_a_language_model_question_with_a_modality_or_a_name_is_answered(retriev
     hits = retriever.search(query, 5)
     assert paper in {hit.entry.id for hit in hits if hit.relevant}
     assert all("text-only language models" not in hit.lacking for hit in hits if hit.relevant)
+
+
+def test_a_named_paper_without_a_modality_does_not_make_a_language_model_question_multimodal(
+    retriever,
+):
+    # μP's entry is about diffusion transformers and says no modality; the question asks it
+    # about language models alone, which it never mentions.
+    hits = retriever.search("Has μP been used to tune diffusion language models?", 5)
+    assert hits[0].entry.id == "maximal-update-parametrization"
+    assert hits[0].lacking == ("text-only language models",) and hits[0].closest
+    assert not any(hit.relevant for hit in hits)

@@ -73,9 +73,9 @@ ASPECTS_FILE = "aspects.txt"
 # between the widest gap of an answerable question (0.03) and the narrowest it closes (0.10).
 DOMINANCE_MARGIN = 0.06
 # The catalog's field is multimodal: a question about language models that names no modality
-# (no images, video, audio…) and no paper asks about text, and only an entry about language
-# models that names none either answers it ("early exit for text generation in LLMs" is not
-# answered from a paper whose visual tokens exit early).
+# (no images, video, audio…), nor a paper that does, asks about text, and only an entry
+# about language models that names none either answers it ("early exit for text generation
+# in LLMs" is not answered from a paper whose visual tokens exit early).
 TEXT_ONLY = "text-only language models"
 LANGUAGE_MODEL_WORDS = (
     "language model", "language models", "llm", "llms", "chatbot", "chatbots",
@@ -238,7 +238,8 @@ class Retriever:
         missing = self.missing_subjects(unnamed)
         aspects = self._index.aspects
         required = aspects.requirements(unnamed)
-        if not evidence.named.any() and self._index.text_only.said_by(unnamed):
+        text_only = self._index.text_only
+        if text_only.said_by(unnamed) and not text_only.modal(np.flatnonzero(evidence.named)):
             required.append((frozenset({aspects.labels.index(TEXT_ONLY)}),))
         if compares(query) and len(required) > 1:
             # Which paper of a comparison brings which aspect is not known: any one will do.
@@ -525,6 +526,11 @@ class _TextOnly:
 
     def said_by(self, text: str) -> bool:
         return self._words.said(text) == {0}
+
+    def modal(self, rows: np.ndarray) -> bool:
+        """Whether any of the entries at ``rows`` says a modality: a paper the question names
+        brings its own setting ("Does CDPruner speed up LLMs?" asks about its MLLMs)."""
+        return bool(np.isin(rows, self._words.rows[1]).any())
 
     def entries(self) -> np.ndarray:
         """Positions of the catalog entries about language models alone."""
