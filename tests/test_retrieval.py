@@ -259,12 +259,19 @@ def test_an_aspect_ruled_out_or_closing_a_list_of_examples_is_not_required(retri
         ("How do the robot-manipulation token caching paper and the early-exit visual token "
          "paper each avoid redundant work?",
          {"vla-cache", "dynamic-visual-token-exit"}),
+        # One paper named, the other described: the aspects are the described one's.
+        ("CDPruner vs the paper that keeps a tree-shaped memory of a live video stream?",
+         {"cdpruner", "streamforest"}),
+        ("How does VLA-Cache differ from the paper that trains a one-step image generator?",
+         {"vla-cache", "consistency-models"}),
     ],
 )  # fmt: skip
 def test_each_paper_of_a_comparison_brings_its_own_aspects(retriever, query, papers):
     hits = retriever.search(query, 5)
     assert hits[0].uncombined == ()
     assert papers <= {hit.entry.id for hit in hits if hit.relevant}
+    # Nor is a paper it names said to lack what may be the other's.
+    assert all(hit.lacking == () for hit in hits if hit.named)
 
 
 def test_adaptive_computation_is_no_adapter(retriever):

@@ -92,6 +92,7 @@ MODALITY_WORDS = (
 # paper with…", "X vs Y", "a paper that…, and another that…"): each may bring its own aspects.
 TWO_PAPERS = re.compile(
     r"\b(?:compare|comparison|compared\s+(?:to|with)\s+(?:the|\w+'s)|how\s+do\s+their|"
+    r"contrast|differ(?:s|ent)?\s+from|differences?\s+between|in\s+common|"
     r"their\s+approaches|what\s+(?:did|does)\s+each|each\s+(?:one|paper|method)|"
     r"(?:paper|model|method)\s+and\s+the|and\s+the\s+[\w\s-]{3,60}?\bpaper|vs|versus|"
     r"and\s+another|the\s+other\s+one)\b",
@@ -241,7 +242,8 @@ class Retriever:
         text_only = self._index.text_only
         if text_only.said_by(unnamed) and not text_only.modal(np.flatnonzero(evidence.named)):
             required.append((frozenset({aspects.labels.index(TEXT_ONLY)}),))
-        if compares(query) and len(required) > 1:
+        compared = compares(query)
+        if compared and len(required) > 1:
             # Which paper of a comparison brings which aspect is not known: any one will do.
             required = [tuple(dict.fromkeys(way for need in required for way in need))]
         uncombined = () if aspects.met_together(required) else tuple(map(aspects.name, required))
@@ -249,7 +251,7 @@ class Retriever:
         order = _best(fused, count, self.entries)
         lacking = {i: aspects.lacked(required, i) for i in order}
         # Judged on the k best by evidence alone: whether the best match lacks the setting.
-        closest = _closest_lacking(order, lacking, confidence, evidence.named)
+        closest = _closest_lacking(order, lacking, confidence, evidence.named, compared)
         if required and not uncombined and closest is None:
             # An entry that has what the question asks for outranks one that lacks it: from
             # the best few by evidence, those that have it come first. (A refusal that names
@@ -269,7 +271,8 @@ class Retriever:
                 confidence=float(confidence[i]),
                 missing=missing,
                 uncombined=uncombined,
-                lacking=lacking[i],
+                # Which paper of a comparison should have which aspect is not known.
+                lacking=() if compared and evidence.named[i] else lacking[i],
                 closest="" if closest is None else self.entries[closest].id,
             )
             for rank, i in enumerate(order, 1)
@@ -555,13 +558,15 @@ def _closest_lacking(
     lacking: dict[int, tuple[str, ...]],
     confidence: np.ndarray,
     named: np.ndarray,
+    compared: bool,
 ) -> int | None:
     """The hit the question is about that lacks aspects it asks for, if there is one: the
     paper it names when every paper it names lacks them ("Has μP been used for LLaVA-style
     models?"), else the unnamed hit lacking them that outmatches every hit that has them by
-    more than DOMINANCE_MARGIN."""
+    more than DOMINANCE_MARGIN. In a comparison the aspects may all be the other paper's
+    ("CDPruner vs the streaming video paper"): a paper it names lacks nothing."""
     mentioned = [i for i in order if named[i]]
-    if mentioned:
+    if mentioned and not compared:
         complete = [i for i in mentioned if not lacking[i]]
         return None if complete else max(mentioned, key=lambda i: confidence[i])
     unnamed = [i for i in order if not named[i]]
