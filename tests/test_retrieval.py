@@ -103,6 +103,8 @@ def test_a_subject_the_catalog_mentions_is_not_missing(retriever):
         "Which papers use early exit for visual tokens?",
         # REPA aligns representations; "alignment" alone is not the safety subject.
         "How does representation alignment speed up diffusion training?",
+        # Routing requests is no mixture of experts.
+        "Which serving system routes image and text requests to separate GPU pools?",
     ],
 )
 def test_a_subject_said_in_other_words_is_not_refused(retriever, query):
@@ -264,6 +266,11 @@ def test_an_aspect_ruled_out_or_closing_a_list_of_examples_is_not_required(retri
          {"cdpruner", "streamforest"}),
         ("How does VLA-Cache differ from the paper that trains a one-step image generator?",
          {"vla-cache", "consistency-models"}),
+        ("How does DiCo relate to the analysis of when diffusion models start memorizing?",
+         {"dico", "why-diffusion-models-dont-memorize"}),
+        ("The theory paper on when memorization begins and the paper on one-step generators "
+         "distilled from flow maps: what do they share?",
+         {"why-diffusion-models-dont-memorize", "consistency-models"}),
     ],
 )  # fmt: skip
 def test_each_paper_of_a_comparison_brings_its_own_aspects(retriever, query, papers):
@@ -327,6 +334,21 @@ def test_a_named_paper_asked_for_an_aspect_it_lacks_is_the_closest_not_an_answer
     # Asked for what it has, it answers.
     hits = retriever.search("Does CDPruner prune visual tokens?", 5)
     assert hits[0].entry.id == "cdpruner" and hits[0].relevant and hits[0].closest == ""
+
+
+def test_a_named_paper_lacking_an_aspect_that_a_better_match_has_is_one_of_two_papers(
+    retriever,
+):
+    # No comparison word, but the memorization paper matches better than DiCo does: the
+    # question is about both, not about DiCo's memorization.
+    query = (
+        "DiCo gets FID 2.05 with a conv backbone; what does the best-paper analysis say about "
+        "when diffusion models start memorizing their training data?"
+    )
+    hits = retriever.search(query, 5)
+    relevant = {hit.entry.id for hit in hits if hit.relevant}
+    assert {"dico", "why-diffusion-models-dont-memorize"} <= relevant
+    assert hits[0].closest == ""
 
 
 def test_a_paper_s_name_asks_for_none_of_the_aspects_in_it(retriever):

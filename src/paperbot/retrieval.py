@@ -92,9 +92,9 @@ MODALITY_WORDS = (
 # paper with…", "X vs Y", "a paper that…, and another that…"): each may bring its own aspects.
 TWO_PAPERS = re.compile(
     r"\b(?:compare|comparison|compared\s+(?:to|with)\s+(?:the|\w+'s)|how\s+do\s+their|"
-    r"contrast|differ(?:s|ent)?\s+from|differences?\s+between|in\s+common|"
+    r"contrast|differ(?:s|ent)?\s+from|differences?\s+between|in\s+common|relates?\s+to|"
     r"their\s+approaches|what\s+(?:did|does)\s+each|each\s+(?:one|paper|method)|"
-    r"(?:paper|model|method)\s+and\s+the|and\s+the\s+[\w\s-]{3,60}?\bpaper|vs|versus|"
+    r"(?:paper|model|method)\s+and\s+the|and\s+the\s+(?:[\w\s-]{3,60}?\b)?paper|vs|versus|"
     r"and\s+another|the\s+other\s+one)\b",
     re.IGNORECASE,
 )
@@ -560,22 +560,29 @@ def _closest_lacking(
     named: np.ndarray,
     compared: bool,
 ) -> int | None:
-    """The hit the question is about that lacks aspects it asks for, if there is one: the
-    paper it names when every paper it names lacks them ("Has μP been used for LLaVA-style
-    models?"), else the unnamed hit lacking them that outmatches every hit that has them by
-    more than DOMINANCE_MARGIN. In a comparison the aspects may all be the other paper's
+    """The hit the question is about that lacks aspects it asks for, if there is one.
+
+    That is the paper it names when every paper it names lacks them and outmatches every
+    unnamed hit that has them by more than DOMINANCE_MARGIN ("Has μP been used for
+    LLaVA-style models?"; but "How does DiCo relate to the memorization analysis?" is about
+    two papers). Without a paper named, it is the unnamed hit lacking them that outmatches
+    every hit that has them so. In a comparison the aspects may all be the other paper's
     ("CDPruner vs the streaming video paper"): a paper it names lacks nothing."""
+    unnamed = [i for i in order if not named[i]]
+    meets = [confidence[i] for i in unnamed if not lacking[i]]
     mentioned = [i for i in order if named[i]]
     if mentioned and not compared:
-        complete = [i for i in mentioned if not lacking[i]]
-        return None if complete else max(mentioned, key=lambda i: confidence[i])
-    unnamed = [i for i in order if not named[i]]
-    lacks = [i for i in unnamed if lacking[i]]
-    meets = [confidence[i] for i in unnamed if not lacking[i]]
-    if not lacks or not meets:
+        if any(not lacking[i] for i in mentioned):
+            return None
+        lacks = mentioned
+    else:
+        lacks = [i for i in unnamed if lacking[i]]
+        if not meets:
+            return None
+    if not lacks:
         return None
     best = max(lacks, key=lambda i: confidence[i])
-    return best if confidence[best] - max(meets) > DOMINANCE_MARGIN else None
+    return best if confidence[best] - max(meets, default=0.0) > DOMINANCE_MARGIN else None
 
 
 def _offered(words: Sequence[str], start: int, end: int) -> bool:
