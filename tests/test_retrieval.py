@@ -419,6 +419,8 @@ def test_a_question_about_language_models_alone_is_not_answered_from_multimodal_
          "types?", "moka"),
         # A named paper brings its own setting.
         ("Does CDPruner speed up LLM inference?", "cdpruner"),
+        # Everyday words say a modality too.
+        ("Which chatbot can both see and hear, and talk back in real time?", "vita-1-5"),
     ],
 )  # fmt: skip
 def test_a_language_model_question_with_a_modality_or_a_name_is_answered(retriever, query, paper):

@@ -40,7 +40,7 @@ DENSE_WEIGHT = 2.0
 SENTENCE_WEIGHT = 1.0
 NAMED_BOOST = 10.0
 # Bumped whenever _Index changes shape or how it is built, so that older caches are rebuilt.
-INDEX_VERSION = 9
+INDEX_VERSION = 10
 # How many dense neighbours to ask the store for: all of a catalog of this size.
 DENSE_POOL = 200
 # An entry lacking what the question asks for ranks below those that have it, from this many
@@ -525,7 +525,15 @@ class _TextOnly:
     modality (see TEXT_ONLY)."""
 
     def __init__(self, texts: Sequence[str], lexicon: _Lexicon) -> None:
-        self._words = _Phrasebook([LANGUAGE_MODEL_WORDS, MODALITY_WORDS], texts, lexicon)
+        # Everyday words say a modality too: "see and hear", "footage", "a voice" (but a
+        # chatbot, which may stand for a multimodal LLM, stays a language model).
+        everyday = tuple(
+            plain
+            for plain, field in SYNONYMS.items()
+            if set(field) & set(MODALITY_WORDS) and not set(field) & set(LANGUAGE_MODEL_WORDS)
+        )
+        modality = MODALITY_WORDS + everyday
+        self._words = _Phrasebook([LANGUAGE_MODEL_WORDS, modality], texts, lexicon)
 
     def said_by(self, text: str) -> bool:
         return self._words.said(text) == {0}
@@ -843,7 +851,13 @@ def _load_or_build(entries: Sequence[Entry], embedder: Embedder, cache_dir: Path
     if cache_dir is None:
         return _build(entries, embedder)
     # The phrase tables ship with paperbot: an upgrade that changes them must rebuild the index.
-    tables = [_phrase_table(SUBJECTS_FILE), _phrase_table(ASPECTS_FILE)]
+    tables = [
+        _phrase_table(SUBJECTS_FILE),
+        _phrase_table(ASPECTS_FILE),
+        LANGUAGE_MODEL_WORDS,
+        MODALITY_WORDS,
+        sorted(SYNONYMS.items()),
+    ]
     phrases = hashlib.sha256(repr(tables).encode()).hexdigest()
     key = hashlib.sha256(
         f"{INDEX_VERSION}:{embedder.name}:{catalog_fingerprint(entries)}:{phrases}".encode()
