@@ -438,3 +438,37 @@ def test_a_named_paper_without_a_modality_does_not_make_a_language_model_questio
     assert hits[0].entry.id == "maximal-update-parametrization"
     assert hits[0].lacking == ("text-only language models",) and hits[0].closest
     assert not any(hit.relevant for hit in hits)
+
+
+def test_a_modality_ruled_out_finds_no_paper_by_its_word(retriever):
+    query = "I work with photos, not video. Which methods speed up a VLM answering about them?"
+    hits = retriever.search(query, 5)
+    assert hits[0].relevant
+    assert hits[0].entry.id not in {"vsa", "holitom", "streamforest", "visual-token-compression"}
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        # A list after a colon or a dash gives examples of the topic, not a combination.
+        "I need everything on cutting the visual token budget of MLLMs: pruning, merging, "
+        "compression modules, early exit of visual tokens.",
+        "all diffusion papers in here — image, video, language, theory, distillation",
+        # Two topics joined by "and" with a word or two of their own.
+        "long-context VLMs and long-horizon video",
+        # Left out is ruled out.
+        "Training-side efficiency of diffusion transformers. Leave out PEFT.",
+    ],
+)
+def test_aspects_listed_as_examples_or_left_out_are_not_a_combination(retriever, query):
+    hits = retriever.search(query, 5)
+    assert hits[0].uncombined == () and hits[0].closest == ""
+    assert sum(hit.relevant for hit in hits) >= 2
+
+
+def test_visual_tokens_are_a_vision_language_model_s(retriever):
+    # The one-token-per-frame paper never says "vision-language model", but its visual
+    # tokens are one's.
+    hits = retriever.search("Which papers compress visual tokens in vision-language models?", 8)
+    compression = next(hit for hit in hits if hit.entry.id == "visual-token-compression")
+    assert compression.lacking == () and compression.relevant

@@ -40,7 +40,7 @@ DENSE_WEIGHT = 2.0
 SENTENCE_WEIGHT = 1.0
 NAMED_BOOST = 10.0
 # Bumped whenever _Index changes shape or how it is built, so that older caches are rebuilt.
-INDEX_VERSION = 10
+INDEX_VERSION = 11
 # How many dense neighbours to ask the store for: all of a catalog of this size.
 DENSE_POOL = 200
 # An entry lacking what the question asks for ranks below those that have it, from this many
@@ -108,7 +108,26 @@ EXAMPLE_MARKERS = tuple(
 # Words just before an aspect that rule it out ("not video-specific", "rather than video").
 NEGATIONS = tuple(
     tuple(map(root, marker.split()))
-    for marker in ("not", "non", "without", "rather than", "instead of", "other than", "except")
+    for marker in (
+        "not",
+        "non",
+        "without",
+        "rather than",
+        "instead of",
+        "other than",
+        "except",
+        "excluding",
+        "exclude",
+        "leave out",
+        "leaving out",
+    )
+)
+# A word just after a negation, to drop from the query's evidence when it says an aspect.
+RULED_OUT = re.compile(
+    r"\b(?:not|non|without|rather\s+than|instead\s+of|other\s+than|except|excluding|"
+    r"exclude|leave\s+out|leaving\s+out)"
+    r"(?:\s+(?:for|on|in|about|just|only|the|a|an))?[\s-]+(?P<word>[\w-]+)",
+    re.IGNORECASE,
 )
 # Words that close a list of alternatives ("caching, pruning, anything like that").
 LIST_ENDS = tuple(
@@ -232,7 +251,7 @@ class Retriever:
     def search(self, query: str, k: int = 5) -> list[Hit]:
         if not query.strip() or not self.entries:
             return []
-        evidence = self._evidence(query)
+        evidence = self._evidence(self._index.aspects.ruled_out_removed(query))
         fused = evidence.fused()
         confidence = evidence.confidence()
         unnamed = self._index.names.blanked(query)
@@ -252,14 +271,17 @@ class Retriever:
         lacking = {i: aspects.lacked(required, i) for i in order}
         # Judged on the k best by evidence alone: whether the best match lacks the setting.
         closest = _closest_lacking(order, lacking, confidence, evidence.named, compared)
-        if required and not uncombined and closest is None:
-            # An entry that has what the question asks for outranks one that lacks it: from
-            # the best few by evidence, those that have it come first. (A refusal that names
-            # the closest entry keeps the order by evidence: it is about that entry.)
+        ruled_out = aspects.ruled_out(unnamed)
+        if (required or ruled_out) and not uncombined and closest is None:
+            # An entry that has what the question asks for outranks one that lacks it, and
+            # one without what it rules out one with it: from the best few by evidence, those
+            # come first. (A refusal that names the closest entry keeps the order by evidence:
+            # it is about that entry.)
             pool = _best(fused, min(len(self.entries), count * POOL_FACTOR), self.entries)
             lacking |= {i: aspects.lacked(required, i) for i in pool if i not in lacking}
             lacks = {i for i in pool if lacking[i] and not evidence.named[i]}
-            order = sorted(pool, key=lambda i: i in lacks)[:count]
+            unwanted = {i for i in pool if aspects.has_any(ruled_out, i) and not evidence.named[i]}
+            order = sorted(pool, key=lambda i: (i in lacks, i in unwanted))[:count]
         return [
             Hit(
                 entry=self.entries[i],
@@ -443,6 +465,30 @@ class _Phrasebook:
         if len(rows):
             self.mentioned.add(len(self.labels) - 1)
 
+    def ruled_out_removed(self, text: str) -> str:
+        """``text`` without the aspects it rules out, so that "photos, not video" finds no
+        video paper by its words."""
+
+        def removed(match: re.Match[str]) -> str:
+            word = match.group("word")
+            parts = [root(part) for part in word.lower().split("-") if part]
+            said = any(
+                len(words) == 1 for part in parts for _, words in self.by_first.get(part, ())
+            )
+            return match.group(0)[: -len(word)] if said else match.group(0)
+
+        return RULED_OUT.sub(removed, text)
+
+    def ruled_out(self, text: str) -> frozenset[int]:
+        """The aspects ``text`` rules out ("photos, not video"): an entry that has one is a
+        worse answer than one that does not."""
+        words = _list_words(text)
+        return frozenset(
+            label
+            for clause, start, _, label in self._mentions(words)
+            if _negated(words[clause], start)
+        )
+
     def said(self, text: str) -> frozenset[int]:
         return frozenset(label for _, _, _, label in self._mentions(_clause_words(text)))
 
@@ -454,7 +500,8 @@ class _Phrasebook:
         "video and audio papers"); otherwise each must be met ("pruning audio tokens"). An
         aspect offered as an example or beside an alternative in other words ("such as long
         videos", "long videos or long contexts") is no requirement."""
-        words = _list_words(text)
+        pieces = _list_pieces(text)
+        words = [piece for _, piece in pieces]
         slots: list[tuple[int, int, int, set[int]]] = []
         for clause, start, end, label in self._mentions(words):
             if slots and slots[-1][0] == clause and start < slots[-1][2]:
@@ -466,7 +513,8 @@ class _Phrasebook:
         for clause, start, end, labels in slots:
             last = groups[-1] if groups else None
             between = words[clause][last[2] : start] if last and last[0] == clause else []
-            if between and set(between) <= LIST_WORDS:
+            listed = between[:1] in (["and"], ["or"], [","]) and len(between) <= 3
+            if between and (set(between) <= LIST_WORDS or listed):
                 groups[-1] = (clause, last[1], end, [*last[3], frozenset(labels)])
             else:
                 groups.append((clause, start, end, [frozenset(labels)]))
@@ -474,7 +522,7 @@ class _Phrasebook:
             # An alternative that asks for more than another in its group adds nothing to it.
             tuple(dict.fromkeys(a for a in ways if not any(b < a for b in ways)))
             for clause, start, end, ways in groups
-            if not _offered(words[clause], start, end)
+            if not pieces[clause][0] and not _offered(words[clause], start, end)
         ]
         return list(dict.fromkeys(requirements))
 
@@ -492,6 +540,9 @@ class _Phrasebook:
                 lacked.append(self.name(requirement))
         # "robot vision-language-action policies" asks for robotics twice; say it once.
         return tuple(dict.fromkeys(lacked))
+
+    def has_any(self, labels: frozenset[int], row: int) -> bool:
+        return any(_has(self.rows[label], row) for label in labels)
 
     def met_together(self, requirements: Sequence[Requirement]) -> bool:
         """Whether some entry meets all the requirements at once."""
@@ -604,11 +655,15 @@ def _offered(words: Sequence[str], start: int, end: int) -> bool:
     # "the memorization paper" refers to a paper, as its name would; it asks for nothing.
     if "the" in words[max(0, start - 4) : start] and "paper" in words[end : end + 2]:
         return True
-    # An example marker may stand a few words back ("such as long videos"); a negation rules
-    # out only what follows it at once or one word on ("not for video").
-    return any(_contains(before, marker) for marker in EXAMPLE_MARKERS) or any(
-        _contains(before[-len(marker) - 1 :], marker) for marker in NEGATIONS
-    )
+    # An example marker may stand a few words back ("such as long videos").
+    return any(_contains(before, marker) for marker in EXAMPLE_MARKERS) or _negated(words, start)
+
+
+def _negated(words: Sequence[str], start: int) -> bool:
+    """Whether a negation rules out the words from ``start``: one just before them or one
+    word on ("not video", "not for video")."""
+    before = words[max(0, start - 3) : start]
+    return any(_contains(before[-len(marker) - 1 :], marker) for marker in NEGATIONS)
 
 
 def _continues_alternatives(words: Sequence[str], at: int) -> bool:
@@ -705,9 +760,17 @@ def _clause_words(text: str) -> list[list[str]]:
 def _list_words(text: str) -> list[list[str]]:
     """Like ``_clause_words``, but a comma stays a word of its own instead of ending the
     clause, so that a list ("caching, pruning or merging") reads as one."""
-    pieces = re.split(r"[;:.!?()\[\]\"]+(?:\s|$)|\s[-–—]\s", normalise(text))
+    return [words for _, words in _list_pieces(text)]
+
+
+def _list_pieces(text: str) -> list[tuple[bool, list[str]]]:
+    """``_list_words``, each piece with whether it enumerates examples: a list after a colon
+    or a dash ("cutting visual tokens: pruning, merging, early exit")."""
+    parts = re.split(r"([;:.!?()\[\]\"]+(?:\s|$)|\s-\s)", normalise(text))
     found = []
-    for piece in pieces:
+    for at in range(0, len(parts), 2):
+        piece = parts[at]
+        introduced = at > 0 and parts[at - 1].strip() in (":", "-")
         words: list[str] = []
         for token in re.findall(rf"{WORD.pattern}|,(?=\s|$)", piece):
             if token != ",":
@@ -717,7 +780,7 @@ def _list_words(text: str) -> list[list[str]]:
         while words and words[-1] == ",":
             words.pop()
         if words:
-            found.append(words)
+            found.append((introduced and "," in words, words))
     return found
 
 

@@ -29,7 +29,8 @@ SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9*_@-])")
 
 def normalise(text: str) -> str:
     """Lower-case text with typographic variants folded (× → x, curly quotes, dashes)."""
-    table = str.maketrans({"×": "x", "’": "'", "‘": "'", "–": "-", "—": " ", "μ": "mu"})
+    # A long dash sets off a phrase as a spaced hyphen does; it joins no words.
+    table = str.maketrans({"×": "x", "’": "'", "‘": "'", "–": "-", "—": " - ", "μ": "mu"})
     return text.translate(table).lower()
 
 
