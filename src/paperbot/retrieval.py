@@ -106,26 +106,14 @@ EXAMPLE_MARKERS = tuple(
     for marker in ("such as", "e.g", "like", "including", "for example", "for instance")
 )
 # Words just before an aspect that rule it out ("not video-specific", "rather than video").
-NEGATIONS = tuple(
-    tuple(map(root, marker.split()))
-    for marker in (
-        "not",
-        "non",
-        "without",
-        "rather than",
-        "instead of",
-        "other than",
-        "except",
-        "excluding",
-        "exclude",
-        "leave out",
-        "leaving out",
-    )
-)
+NEGATION_MARKERS = (
+    "not", "non", "without", "rather than", "instead of", "other than", "except", "excluding",
+    "exclude", "leave out", "leaving out",
+)  # fmt: skip
+NEGATIONS = tuple(tuple(map(root, marker.split())) for marker in NEGATION_MARKERS)
 # A word just after a negation, to drop from the query's evidence when it says an aspect.
 RULED_OUT = re.compile(
-    r"\b(?:not|non|without|rather\s+than|instead\s+of|other\s+than|except|excluding|"
-    r"exclude|leave\s+out|leaving\s+out)"
+    r"\b(?:" + "|".join(marker.replace(" ", r"\s+") for marker in NEGATION_MARKERS) + ")"
     r"(?:\s+(?:for|on|in|about|just|only|the|a|an))?[\s-]+(?P<word>[\w-]+)",
     re.IGNORECASE,
 )
@@ -497,9 +485,11 @@ class _Phrasebook:
         one of its alternatives, each alternative a set of aspects said in the same words
         ("video LLMs" is video and a vision-language model). Aspects said one after another
         with only "and", "or" or commas between them are alternatives ("caching or pruning",
-        "video and audio papers"); otherwise each must be met ("pruning audio tokens"). An
-        aspect offered as an example or beside an alternative in other words ("such as long
-        videos", "long videos or long contexts") is no requirement."""
+        "video and audio papers", "long-context VLMs and long-horizon video"); otherwise each
+        must be met ("pruning audio tokens"). An aspect offered as an example or beside an
+        alternative in other words ("such as long videos", "long videos or long contexts"),
+        ruled out ("not video") or listed after a colon or a dash ("the visual token budget:
+        pruning, merging, early exit") is no requirement."""
         pieces = _list_pieces(text)
         words = [piece for _, piece in pieces]
         slots: list[tuple[int, int, int, set[int]]] = []
@@ -513,8 +503,11 @@ class _Phrasebook:
         for clause, start, end, labels in slots:
             last = groups[-1] if groups else None
             between = words[clause][last[2] : start] if last and last[0] == clause else []
-            listed = between[:1] in (["and"], ["or"], [","]) and len(between) <= 3
-            if between and (set(between) <= LIST_WORDS or listed):
+            # "long-context VLMs and long-horizon video": the second may bring a word or two.
+            listed = bool(between) and (
+                set(between) <= LIST_WORDS or (between[0] in LIST_WORDS and len(between) <= 3)
+            )
+            if listed:
                 groups[-1] = (clause, last[1], end, [*last[3], frozenset(labels)])
             else:
                 groups.append((clause, start, end, [frozenset(labels)]))
