@@ -51,6 +51,9 @@ def test_everyday_words_reach_the_fields_words(retriever):
     assert {"compress", "imag", "long", "video"} <= terms
     # Only the everyday word is widened: a question in the field's words stays as it is.
     assert "pictur" not in set(retriever.query_terms("compress the images"))
+    # How long users wait is latency: the streaming paper answers, not only the fastest hit.
+    hits = retriever.search("Which systems cut how long users have to wait for a reply?", 5)
+    assert {"vita-1-5", "streamforest"} <= {hit.entry.id for hit in hits if hit.relevant}
 
 
 def test_time_to_first_token_question_finds_the_three_papers_that_report_it(retriever):

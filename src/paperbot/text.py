@@ -125,7 +125,8 @@ PLAIN_WORDS = """picture pictures photo photos snapshot: image
     simpler: simple
     picks picking pick choose chooses choosing select: selection
     gain gains boost boosts: increase, speedup
-    saving savings save saves: reduction, reduce"""
+    saving savings save saves: reduction, reduce
+    wait waits waiting delay delays lag: latency"""
 SYNONYMS = {
     plain: tuple(expression.strip() for expression in field.split(","))
     for line in PLAIN_WORDS.splitlines()
