@@ -164,9 +164,15 @@ def test_a_combination_no_entry_covers_is_named_in_the_refusal(run, store_dir):
     question = "Is there work on pruning audio tokens in speech models?"
     data = json.loads(run("ask", "--json", "--store", store_dir, question).out)
     assert data["abstained"] is True and data["citations"] == []
-    assert data["answer"] == "The catalog has no entry about pruning together with audio."
+    assert data["answer"] == (
+        "The catalog has no entry about pruning together with audio. "
+        "The closest, Balanced Token Pruning, does not mention audio."
+    )
     searched = run("search", "--store", store_dir, question).out
-    assert searched.startswith("No entry mentions pruning together with audio.\n")
+    assert searched.startswith(
+        "No entry mentions pruning together with audio.\n"
+        "The closest, Balanced Token Pruning, does not mention audio.\n"
+    )
     assert searched.count("(not relevant)") == 5
 
 
@@ -182,7 +188,7 @@ def test_a_refusal_lists_each_aspect_of_a_combination_once(run, store_dir):
     data = json.loads(run("ask", "--json", "--store", store_dir, question).out)
     assert data["answer"] == (
         "The catalog has no entry about serving, streaming, video and vision-language "
-        "models together."
+        "models together. The closest, StreamForest, does not mention serving."
     )
 
 

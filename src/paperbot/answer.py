@@ -156,8 +156,13 @@ def unmentioned(hits: Sequence[Hit]) -> str:
 
 
 def closest_note(hits: Sequence[Hit]) -> str:
-    """Which entry came closest to the question but lacks what it asks for, if one did."""
+    """Which entry came closest to the question but lacks what it asks for, if one did: the
+    one retrieval named, or the best match when no entry has all that was asked for."""
+    if not hits:
+        return ""
     closest = next((hit for hit in hits if hits[0].closest == hit.entry.id), None)
+    if closest is None and hits[0].uncombined and hits[0].lacking:
+        closest = hits[0]
     if closest is None:
         return ""
     return f"The closest, {closest.entry.name}, does not mention {_join(closest.lacking, 'or')}."

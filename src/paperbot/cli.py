@@ -420,12 +420,12 @@ def search(query: str | None, batch, as_json: bool, **flags: Any):
     if as_json:
         _print_json({"query": query, "hits": [hit.to_json() for hit in hits]})
         return
-    lacked = unmentioned(hits)
     if not hits:
         click.echo("No entries match.")
-    elif lacked:
+    elif lacked := unmentioned(hits):
         click.echo(f"No entry mentions {lacked}.")
-    elif note := closest_note(hits):
+    # A subject no entry mentions says it all; otherwise say which entry came closest.
+    if hits and not hits[0].missing and (note := closest_note(hits)):
         click.echo(note)
     for hit in hits:
         # Answers are written only from relevant hits; say which ones those are.
