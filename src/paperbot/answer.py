@@ -103,8 +103,7 @@ def abstention(question: str, backend: str, hits: Sequence[Hit] = ()) -> Answer:
     """The refusal to answer from unrelated papers, naming what the catalog lacks when the
     question asks about a subject no entry mentions or a combination no entry covers, and the
     entry that came closest when one did."""
-    # A subject no entry mentions says it all; the closest entry matters only without one.
-    closest = "" if hits and hits[0].missing else closest_note(hits)
+    closest = closest_note(hits)
     topic = unmentioned(hits) or ("that" if closest else _topic(question))
     text = " ".join(filter(None, [f"{ABSTENTION_OPENING} {topic}.", closest]))
     return Answer(
@@ -157,8 +156,9 @@ def unmentioned(hits: Sequence[Hit]) -> str:
 
 def closest_note(hits: Sequence[Hit]) -> str:
     """Which entry came closest to the question but lacks what it asks for, if one did: the
-    one retrieval named, or the best match when no entry has all that was asked for."""
-    if not hits:
+    one retrieval named, or the best match when no entry has all that was asked for. A
+    subject no entry mentions says it all: then there is no note."""
+    if not hits or hits[0].missing:
         return ""
     closest = next((hit for hit in hits if hits[0].closest == hit.entry.id), None)
     if closest is None and hits[0].uncombined and hits[0].lacking:

@@ -424,8 +424,7 @@ def search(query: str | None, batch, as_json: bool, **flags: Any):
         click.echo("No entries match.")
     elif lacked := unmentioned(hits):
         click.echo(f"No entry mentions {lacked}.")
-    # A subject no entry mentions says it all; otherwise say which entry came closest.
-    if hits and not hits[0].missing and (note := closest_note(hits)):
+    if note := closest_note(hits):
         click.echo(note)
     for hit in hits:
         # Answers are written only from relevant hits; say which ones those are.
