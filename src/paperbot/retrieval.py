@@ -40,7 +40,7 @@ DENSE_WEIGHT = 2.0
 SENTENCE_WEIGHT = 1.0
 NAMED_BOOST = 10.0
 # Bumped whenever _Index changes shape or how it is built, so that older caches are rebuilt.
-INDEX_VERSION = 11
+INDEX_VERSION = 12
 # How many dense neighbours to ask the store for: all of a catalog of this size.
 DENSE_POOL = 200
 # An entry lacking what the question asks for ranks below those that have it, from this many

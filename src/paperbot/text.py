@@ -179,6 +179,13 @@ DERIVATIONS = (
 DERIVATION_REPLACEMENT = {"ssions": "ss", "ssion": "ss", "ency": "ent"}
 # A number with a unit attached ("4.2x", "95%") is also the bare number.
 NUMBER_WITH_UNIT = re.compile(r"^(\d+(?:\.\d+)?)x$")
+# A unit with a metric prefix ("GFLOPs", "TFLOPS") is also the bare unit.
+PREFIXED_UNIT = re.compile(r"^[kmgtp](flops?)$")
+# Last parts of a compound that only say how its head applies: "layer-wise" pruning is about
+# layers, a "modality-aware" method about modalities ("-based" is a stopword already).
+HEAD_SUFFIXES = frozenset("wise level style like specific aware oriented driven centric".split())
+# Compounds the field writes both solid and hyphenated ("pretrained", "pre-trained").
+SOLID_COMPOUND = re.compile(r"^(pre|post|fine)(train\w*|tun\w*)$")
 
 
 def root(word: str) -> str:
@@ -209,15 +216,20 @@ def analyze(text: str) -> list[str]:
     for word in WORD.findall(normalise(text)):
         if word in STOPWORDS or word in QUESTION_WORDS:
             continue
+        word = SOLID_COMPOUND.sub(r"\1-\2", word)
         parts = [part for part in word.split("-") if part] if "-" in word else []
-        kept = [part for part in parts if part not in STOPWORDS]
+        kept = [
+            part
+            for i, part in enumerate(parts)
+            if part not in STOPWORDS and not (i and part in HEAD_SUFFIXES)
+        ]
         if parts:
             terms.append("-".join(root(part) for part in kept))
         for part in kept if parts else [word]:
             terms.append(root(part))
-            unit = NUMBER_WITH_UNIT.match(part)
+            unit = NUMBER_WITH_UNIT.match(part) or PREFIXED_UNIT.match(part)
             if unit:
-                terms.append(unit.group(1))
+                terms.append(root(unit.group(1)))
     return terms
 
 
