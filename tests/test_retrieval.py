@@ -475,3 +475,31 @@ def test_visual_tokens_are_a_vision_language_model_s(retriever):
     hits = retriever.search("Which papers compress visual tokens in vision-language models?", 8)
     compression = next(hit for hit in hits if hit.entry.id == "visual-token-compression")
     assert compression.lacking == () and compression.relevant
+
+
+@pytest.mark.parametrize(
+    ("said", "way"),
+    [
+        # A metric prefix leaves the unit: GFLOPs are FLOPs.
+        ("GFLOPs", {"flop"}),
+        # The field writes some compounds solid and hyphenated alike.
+        ("pretraining", {"pre", "train"}),
+        ("finetuned", {"fine", "tun"}),
+        # "-wise", "-aware", "-specific" only say how the head applies.
+        ("layer-wise", {"layer"}),
+        ("modality-aware", {"modal"}),
+    ],
+)
+def test_a_word_written_another_way_is_met_by_the_usual_form(retriever, said, way):
+    [concept] = retriever.query_concepts(said)
+    assert frozenset(way) in concept
+
+
+def test_training_and_savings_said_another_way_find_the_papers_that_say_them(retriever):
+    flops = retriever.search("Which papers quantify their savings in FLOPs?", 5)
+    assert "dico" in {hit.entry.id for hit in flops}  # it says GFLOPs
+    layers = retriever.search("layer-wise visual token reduction inside the LLM decoder", 5)
+    assert "btp" in {hit.entry.id for hit in layers}  # it prunes layer by layer
+    # Time-to-first-token is a latency: a question about latency finds the papers reporting it.
+    latency = retriever.search("Which papers report latency numbers?", 5)
+    assert {"elasticmm", "holitom"} <= {hit.entry.id for hit in latency}

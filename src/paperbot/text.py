@@ -126,7 +126,8 @@ PLAIN_WORDS = """picture pictures photo photos snapshot: image
     picks picking pick choose chooses choosing select: selection
     gain gains boost boosts: increase, speedup
     saving savings save saves: reduction, reduce
-    wait waits waiting delay delays lag: latency"""
+    wait waits waiting delay delays lag: latency
+    latency latencies: time-to-first-token"""
 SYNONYMS = {
     plain: tuple(expression.strip() for expression in field.split(","))
     for line in PLAIN_WORDS.splitlines()
