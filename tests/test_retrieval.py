@@ -503,3 +503,10 @@ def test_training_and_savings_said_another_way_find_the_papers_that_say_them(ret
     # Time-to-first-token is a latency: a question about latency finds the papers reporting it.
     latency = retriever.search("Which papers report latency numbers?", 5)
     assert {"elasticmm", "holitom"} <= {hit.entry.id for hit in latency}
+
+
+def test_contractions_leave_no_stray_letters(retriever):
+    # A lone "m" or "s" would match the memorization paper's symbols (t_m, t_g).
+    terms = set(retriever.query_terms("I'm after the model's and VLM's memory, don't care"))
+    assert {"model", "vlm", "memory", "care"} <= terms
+    assert not {"m", "s", "t", "don"} & terms

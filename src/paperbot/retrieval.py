@@ -27,7 +27,16 @@ import numpy as np
 from paperbot.catalog import Entry
 from paperbot.embedding import Embedder
 from paperbot.store import Store, catalog_fingerprint
-from paperbot.text import ABBREVIATIONS, SYNONYMS, WORD, acronyms, analyze, normalise, root
+from paperbot.text import (
+    ABBREVIATIONS,
+    SYNONYMS,
+    WORD,
+    acronyms,
+    analyze,
+    normalise,
+    root,
+    split_words,
+)
 from paperbot.text import split_sentences as _sentences
 
 # Fusion weights, tuned on the training split. BM25 is scaled to the query's best entry and
@@ -40,7 +49,7 @@ DENSE_WEIGHT = 2.0
 SENTENCE_WEIGHT = 1.0
 NAMED_BOOST = 10.0
 # Bumped whenever _Index changes shape or how it is built, so that older caches are rebuilt.
-INDEX_VERSION = 12
+INDEX_VERSION = 13
 # How many dense neighbours to ask the store for: all of a catalog of this size.
 DENSE_POOL = 200
 # An entry lacking what the question asks for ranks below those that have it, from this many
@@ -208,7 +217,7 @@ class Retriever:
         """
         concepts: list[set[frozenset[str]]] = []
         sequence: list[str] = []
-        for word in WORD.findall(normalise(query)):
+        for word in split_words(query):
             terms = analyze(word)
             if not terms:
                 continue
@@ -991,11 +1000,7 @@ _ASPECT_WAYS = _aspect_ways()
 
 def _with_field_words(query: str) -> str:
     """The query with the field's words for its everyday ones appended, for the embedder."""
-    added = [
-        expression
-        for word in WORD.findall(normalise(query))
-        for expression in SYNONYMS.get(word, ())
-    ]
+    added = [expression for word in split_words(query) for expression in SYNONYMS.get(word, ())]
     return " ".join([query, *dict.fromkeys(added)])
 
 

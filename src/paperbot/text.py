@@ -27,6 +27,21 @@ ABBREVIATION = re.compile(r"\b(?:et al|e\.g|i\.e|etc|vs|cf|fig|eq|approx|no)\.",
 SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9*_@-])")
 
 
+# Contractions: the negation is a word ("don't" -> "do not"); the rest ("I'm", "model's",
+# "they've") add nothing a search could use, and a lone "m" or "s" would match symbols.
+IRREGULAR_NEGATION = re.compile(r"\b(ca|wo|sha)n't\b")
+NEGATION_SUFFIX = re.compile(r"n't\b")
+CLITIC = re.compile(r"(?<=[a-z0-9])'(?:s|m|re|ve|ll|d)\b")
+
+
+def split_words(text: str) -> list[str]:
+    """The words of ``text``, normalised, with contractions undone."""
+    text = IRREGULAR_NEGATION.sub(
+        lambda m: {"ca": "can", "wo": "will", "sha": "shall"}[m[1]] + " not", normalise(text)
+    )
+    return WORD.findall(CLITIC.sub("", NEGATION_SUFFIX.sub(" not", text)))
+
+
 def normalise(text: str) -> str:
     """Lower-case text with typographic variants folded (× → x, curly quotes, dashes)."""
     # A long dash sets off a phrase as a spaced hyphen does; it joins no words.
@@ -214,7 +229,7 @@ def root(word: str) -> str:
 def analyze(text: str) -> list[str]:
     """Retrieval terms: content words by ``root``; a hyphenated word whole and in its parts."""
     terms: list[str] = []
-    for word in WORD.findall(normalise(text)):
+    for word in split_words(text):
         if word in STOPWORDS or word in QUESTION_WORDS:
             continue
         word = SOLID_COMPOUND.sub(r"\1-\2", word)
