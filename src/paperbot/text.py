@@ -29,16 +29,15 @@ SENTENCE_END = re.compile(r"(?<=[.!?])[\"')\]]*\s+(?=[\"'(\[]?[A-Z0-9*_@-])")
 
 # Contractions: the negation is a word ("don't" -> "do not"); the rest ("I'm", "model's",
 # "they've") add nothing a search could use, and a lone "m" or "s" would match symbols.
-IRREGULAR_NEGATION = re.compile(r"\b(ca|wo|sha)n't\b")
+IRREGULAR_NEGATIONS = {"can't": "can not", "won't": "will not", "shan't": "shall not"}
+IRREGULAR_NEGATION = re.compile(r"\b(?:" + "|".join(IRREGULAR_NEGATIONS) + r")\b")
 NEGATION_SUFFIX = re.compile(r"n't\b")
 CLITIC = re.compile(r"(?<=[a-z0-9])'(?:s|m|re|ve|ll|d)\b")
 
 
 def split_words(text: str) -> list[str]:
     """The words of ``text``, normalised, with contractions undone."""
-    text = IRREGULAR_NEGATION.sub(
-        lambda m: {"ca": "can", "wo": "will", "sha": "shall"}[m[1]] + " not", normalise(text)
-    )
+    text = IRREGULAR_NEGATION.sub(lambda m: IRREGULAR_NEGATIONS[m[0]], normalise(text))
     return WORD.findall(CLITIC.sub("", NEGATION_SUFFIX.sub(" not", text)))
 
 
